@@ -1,0 +1,1 @@
+"""One subpackage per external system; each registers a plugin under ``lockgate.adapters``."""

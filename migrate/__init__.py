@@ -1,0 +1,1 @@
+"""The ``lockgate`` command line and the incremental migration off Airflow task DAGs."""

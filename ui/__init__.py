@@ -1,0 +1,1 @@
+"""The lineage portal (HTML) and the JSON API. Built in a later issue."""
