@@ -10,7 +10,7 @@ from typing import TypeAlias
 
 from lockgate.federation.keys import AssetKey, CheckKey, DatasetRef
 
-JsonValue: TypeAlias = "str | int | float | bool | None | list[JsonValue] | dict[str, JsonValue]"
+JsonValue: TypeAlias = "str | int | float | bool | list[JsonValue] | dict[str, JsonValue] | None"
 Metadata: TypeAlias = Mapping[str, JsonValue]
 
 

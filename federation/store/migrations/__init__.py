@@ -1,0 +1,1 @@
+"""Alembic migrations of the store. Immutable once landed: fix forward."""
