@@ -19,12 +19,19 @@ $(STAMP): setup.cfg pyproject.toml
 reinstall: $(STAMP)
 	flock $(VENV)/.lock $(BIN)/pip install -q --no-deps --no-build-isolation -e . -C editable_mode=strict
 
-# PostgreSQL server binaries for the store tests (the fixture starts its own server on 127.0.0.1).
+# PostgreSQL server binaries for the store tests (the fixture starts its own server on 127.0.0.1),
+# and Chromium for the portal's browser tests.
 system-deps:
 	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
 	  echo "installing PostgreSQL server binaries (Debian package postgresql)"; \
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q postgresql; \
+	fi
+	@# Debian's Chromium for the portal's Playwright browser tests (`playwright install` cannot download here).
+	@if ! test -x /usr/bin/chromium; then \
+	  echo "installing Chromium (Debian package chromium) for the browser tests"; \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; \
 	fi
 
 demo: $(STAMP)
@@ -34,8 +41,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The four folders are checked as the installed lockgate.* packages, so each module has one name;
+# the tests are checked as files.
 typecheck: $(STAMP)
-	$(BIN)/mypy
+	$(BIN)/mypy -p lockgate.adapters -p lockgate.federation -p lockgate.ui -p lockgate.migrate
+	$(BIN)/mypy tests
 
 imports: $(STAMP)
 	$(BIN)/lint-imports
