@@ -1,0 +1,126 @@
+"""dbt data tests and unit tests -> CheckSpecs, with the attachment rules for every test shape.
+
+Which asset a test checks (first rule that applies):
+
+1. ``attached_node`` names an asset (generic tests on models, seeds, snapshots, incl.
+   ``relationships``): that asset. Its other parents (the ``to`` side) become ``additional_deps``.
+2. ``attached_node`` names an ephemeral model: the test is dropped with a warning (there is no
+   materialized asset to check).
+3. ``attached_node`` is null or absent (source tests, singular tests) or names a node that is not
+   in the manifest's enabled nodes (a disabled package model overridden by a root model): the
+   test's ``depends_on.nodes`` that are assets decide. One: that asset. Several: the first in the
+   order (models/seeds/snapshots before sources, then by unique_id); the others become
+   ``additional_deps``. None: dropped with a warning.
+
+Unit tests become checks on their model with ``metadata.check_type = "unit_test"`` (data tests
+have ``"data_test"``). Severity ``warn`` gives a non-blocking check; anything else (dbt's default
+``ERROR``) a blocking one. The check name is the test's name; a second check with the same name on
+the same asset gets the last part of its unique_id appended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from lockgate.adapters.dbt.translator import DbtTranslator, Node
+from lockgate.federation.keys import AssetKey, CheckKey
+from lockgate.federation.specs import CheckSpec, JsonValue, Origin, Severity
+
+
+def _parents(node: Node) -> list[str]:
+    depends = node.get("depends_on") or {}
+    return list(depends.get("nodes") or ())
+
+
+def _rank(uid: str) -> tuple[int, str]:
+    return (0 if not uid.startswith("source.") else 1, uid)
+
+
+def translate_tests(
+    tests: Iterable[Node],
+    unit_tests: Mapping[str, Any],
+    translator: DbtTranslator,
+    *,
+    adapter: str,
+    keys: Mapping[str, AssetKey],
+    ephemeral: Mapping[str, list[str]],
+    warnings: list[str],
+) -> dict[str, CheckSpec]:
+    """Check specs by the test's unique_id; dropped tests add a line to ``warnings``."""
+    names: dict[AssetKey, set[str]] = {}
+    checks: dict[str, CheckSpec] = {}
+    on_ephemeral: list[str] = []
+
+    def add(test: Node, target: str, others: list[str], check_type: str) -> None:
+        uid = str(test["unique_id"])
+        asset = keys[target]
+        name = translator.get_check_name(test)
+        taken = names.setdefault(asset, set())
+        if name in taken:
+            base = f"{name}_{uid.rsplit('.', 1)[-1]}"
+            name, number = base, 2
+            while name in taken:
+                name, number = f"{base}_{number}", number + 1
+        taken.add(name)
+        config = test.get("config") or {}
+        severity = Severity.WARN if str(config.get("severity") or "").lower() == "warn" else Severity.ERROR
+        test_meta = test.get("test_metadata") or {}
+        metadata: dict[str, JsonValue] = {
+            "unique_id": uid,
+            "check_type": check_type,
+            "test_type": test_meta.get("name") or ("unit" if check_type == "unit_test" else "singular"),
+        }
+        if test.get("column_name"):
+            metadata["column_name"] = test["column_name"]
+        if test_meta.get("namespace"):
+            metadata["namespace"] = test_meta["namespace"]
+        additional = tuple(dict.fromkeys(keys[o] for o in others if o in keys and keys[o] != asset))
+        checks[uid] = CheckSpec(
+            key=CheckKey(asset=asset, name=name),
+            origin=Origin(system="dbt", adapter=adapter, external_id=uid),
+            description=translator.get_check_description(test),
+            severity=severity,
+            blocking=severity is Severity.ERROR,
+            additional_deps=additional,
+            metadata=metadata,
+        )
+
+    def attach(test: Node, attached: str | None, check_type: str) -> None:
+        uid = test["unique_id"]
+        parents = _parents(test)
+        if attached and attached in keys:
+            add(test, attached, [p for p in parents if p != attached], check_type)
+            return
+        if attached and attached in ephemeral:
+            on_ephemeral.append(f"{uid} (on {attached})")
+            return
+        found = sorted((p for p in parents if p in keys), key=_rank)
+        if not found:
+            why = (
+                "only ephemeral models"
+                if any(p in ephemeral for p in parents)
+                else "no enabled model, seed, snapshot or source"
+            )
+            warnings.append(f"dbt test {uid} depends on {why}; the check is dropped")
+            return
+        add(test, found[0], found[1:], check_type)
+
+    for test in tests:
+        attach(test, test.get("attached_node"), "data_test")
+    for uid, unit in unit_tests.items():
+        if not isinstance(unit, Mapping) or not unit.get("name"):
+            warnings.append(f"dbt unit test {uid} has no name; it is ignored")
+            continue
+        unit = {**unit, "unique_id": uid, "resource_type": "unit_test"}
+        parents = _parents(unit)
+        attach(unit, parents[0] if parents else None, "unit_test")
+    if on_ephemeral:
+        shown = ", ".join(on_ephemeral[:10]) + (
+            f" and {len(on_ephemeral) - 10} more" if len(on_ephemeral) > 10 else ""
+        )
+        warnings.append(
+            f"{len(on_ephemeral)} dbt test(s) check ephemeral models, which are not assets, and are "
+            f"dropped: {shown}. Test the models that select from them instead"
+        )
+    return checks

@@ -1,0 +1,2 @@
+select customer_id, full_name
+from {{ ref('stg_customers') }}

@@ -1,0 +1,2 @@
+select order_id, customer_id, order_date, status
+from {{ ref('raw_orders') }}
