@@ -1,0 +1,8 @@
+"""HTML pages: overview, catalog, asset, lineage explorer, runs, materialize and sign-in."""
+
+from lockgate.ui.pages import asset as asset
+from lockgate.ui.pages import catalog as catalog
+from lockgate.ui.pages import lineage as lineage
+from lockgate.ui.pages import overview as overview
+from lockgate.ui.pages import runs as runs
+from lockgate.ui.pages.base import pages as pages
