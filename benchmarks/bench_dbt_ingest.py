@@ -151,10 +151,11 @@ def main(argv: list[str] | None = None) -> int:
         path = manifest_for(models)
         floor = _median([_run([*me, "floor", str(path)]) for _ in range(args.repeat)])
         ours = _median([_run([*me, "ingest", str(path)]) for _ in range(args.repeat)])
-        theirs = None
+        theirs = location = None
         if dagster is not None:
-            script = str(HERE / "dagster_dbt_specs.py")
-            theirs = _median([_run([str(dagster), script, str(path)]) for _ in range(args.repeat)])
+            script = [str(dagster), str(HERE / "dagster_dbt_specs.py"), str(path)]
+            theirs = _median([_run(script) for _ in range(args.repeat)])
+            location = _median([_run([*script, "--code-location"]) for _ in range(args.repeat)])
         rows.append(
             {
                 "models": models,
@@ -162,6 +163,7 @@ def main(argv: list[str] | None = None) -> int:
                 "floor": floor,
                 "ours": ours,
                 "dagster": theirs,
+                "dagster_code_location": location,
             }
         )
         _report(rows[-1])
@@ -184,6 +186,11 @@ def _report(row: dict[str, Any]) -> None:
         took, their_peak = theirs["total"], theirs["peak_mb"]
         print(f"  dagster-dbt load + build_dbt_asset_specs {took:7.2f} s  peak {their_peak:.0f} MB")
         print(f"    ({theirs['assets']:.0f} specs): lockgate discover {took / discover:.1f}x faster")
+        print(f"    lockgate full ingest (discover + graph + store) {took / total:.1f}x faster")
+    location = row.get("dagster_code_location")
+    if location is not None:
+        took = location["total"]
+        print(f"  dagster-dbt code-location load (@dbt_assets + Definitions resolve) {took:7.2f} s")
         print(f"    lockgate full ingest (discover + graph + store) {took / total:.1f}x faster")
 
 
