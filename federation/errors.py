@@ -117,3 +117,37 @@ class TransientError(AdapterError):
 
 class LaunchError(AdapterError):
     """A run could not be launched in the system that owns the assets."""
+
+
+class ConditionError(ConfigError):
+    """An automation condition string does not parse. ``column`` is 1-based and points at the culprit."""
+
+    def __init__(self, what: str, *, expression: str, column: int, fix: str | None = None) -> None:
+        self.expression = expression
+        self.column = column
+        caret = " " * (column - 1) + "^"
+        super().__init__(
+            f"{what} at column {column}\n  {expression}\n  {caret}\n",
+            where="automation condition",
+            fix=fix,
+        )
+
+    def render(self) -> str:
+        head = f"{self.where}: {self.what}" if self.where else self.what
+        return head + (self.fix.rstrip(".") + "." if self.fix else "")
+
+
+class OpenLineageError(ArtifactError):
+    """An OpenLineage event's envelope is invalid. ``problems`` lists each as ``path: message``
+    (``$[2].run.runId: 'x' is not a UUID``); the receiver answers 422 with them."""
+
+    http_status: ClassVar[int] = 422
+
+    def __init__(self, problems: list[str], *, where: str = "OpenLineage event") -> None:
+        self.problems = problems
+        super().__init__(
+            "invalid OpenLineage event: " + "; ".join(problems),
+            where=where,
+            fix="send events that follow https://openlineage.io/spec/2-0-2/OpenLineage.json "
+            "(eventTime, producer, run.runId, job.namespace and job.name are required)",
+        )

@@ -194,3 +194,93 @@ class SyncRow(Base):
     checks: Mapped[int] = mapped_column(Integer)
     new_events: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+# ------------------------------------------------------------------- revision 0002: partitions and
+# automation (federation/store/partitions.py, federation/store/automation.py)
+
+
+class PartitionRangeRow(Base):
+    """Derived: one run of consecutive partitions of one asset in one status, ``lo``..``hi``
+    inclusive (keys in the definition's order). A daily asset with no gaps is one row."""
+
+    __tablename__ = "partition_ranges"
+
+    asset_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), primary_key=True)
+    lo: Mapped[str] = mapped_column(Text, primary_key=True)
+    hi: Mapped[str] = mapped_column(Text)
+
+
+class DynamicPartitionRow(Base):
+    __tablename__ = "dynamic_partitions"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    partition_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LeaseRow(Base):
+    """Which daemon may act, until when."""
+
+    __tablename__ = "automation_leases"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TickRow(Base):
+    __tablename__ = "automation_ticks"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    cursor: Mapped[int | None] = mapped_column(BigInteger)
+    evaluated: Mapped[int] = mapped_column(Integer)
+    requested: Mapped[int] = mapped_column(Integer)
+
+
+class EvaluationRow(Base):
+    """Why one asset was or was not requested in one tick (only assets evaluated in the tick)."""
+
+    __tablename__ = "automation_evaluations"
+    __table_args__ = (Index("ix_automation_evaluations_asset_key_tick_id", "asset_key", "tick_id"),)
+
+    tick_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    asset_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    requested: Mapped[list[Any]] = mapped_column(Document)
+    tree: Mapped[dict[str, Any]] = mapped_column(Document)
+
+
+class MemoryRow(Base):
+    """What each asset's condition remembers between ticks."""
+
+    __tablename__ = "automation_memory"
+
+    asset_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    memory: Mapped[dict[str, Any]] = mapped_column(Document)
+    tick_id: Mapped[int] = mapped_column(BigInteger)
+
+
+class RunQueueRow(Base):
+    """The durable run queue: a request is written here before it is launched."""
+
+    __tablename__ = "run_queue"
+    __table_args__ = (Index("ix_run_queue_state_priority", "state", "priority"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(Text, unique=True)
+    tick_id: Mapped[int | None] = mapped_column(BigInteger)
+    adapter: Mapped[str] = mapped_column(String(200))
+    request: Mapped[dict[str, Any]] = mapped_column(Document)
+    priority: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    launched_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    run_id: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Engine, select, true
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from lockgate.federation.adapter import Discovery, ObserveResult
+from lockgate.federation.adapter import Discovery, ObserveResult, RunRequest
+from lockgate.federation.automation.records import AssetMemory, Evaluation, QueuedRun, RunQueueState
 from lockgate.federation.errors import StoreError
 from lockgate.federation.events import Event, EventKind
 from lockgate.federation.keys import AssetKey, CheckKey
+from lockgate.federation.partitions.definitions import check_key
 from lockgate.federation.specs import AssetSpec, CheckResult, CheckSpec
 from lockgate.federation.status import AssetState, SyncState
-from lockgate.federation.store import codec, derive, engine, writes
+from lockgate.federation.store import automation as store_automation
+from lockgate.federation.store import codec, derive, engine, outbox, writes
+from lockgate.federation.store import partitions as store_partitions
 from lockgate.federation.store.models import (
     AssetRow,
     AssetStatusRow,
@@ -279,6 +283,135 @@ class Store:
             ]
 
         return self._reading("reading sync states", work)
+
+    # -----------------------------------------------------------------------------------------
+    # OpenLineage outbox (see lockgate.federation.store.outbox)
+
+    def park_openlineage(self, events: Sequence[Mapping[str, Any]], error: str) -> int:
+        """Keep OpenLineage events a transport failed to deliver; returns how many were new."""
+        with self._writing("parking OpenLineage events in the outbox") as session:
+            return outbox.park(session, events, error, datetime.now(UTC))
+
+    def pending_openlineage(self, limit: int = 500) -> list[outbox.OutboxEntry]:
+        """Undelivered OpenLineage events, oldest first."""
+        return self._reading("reading the OpenLineage outbox", lambda s: outbox.pending(s, limit))
+
+    def openlineage_delivered(self, ids: Sequence[int]) -> None:
+        with self._writing("marking OpenLineage events delivered") as session:
+            outbox.delivered(session, ids, datetime.now(UTC))
+
+    def openlineage_failed(self, ids: Sequence[int], error: str) -> None:
+        with self._writing("recording an OpenLineage delivery failure") as session:
+            outbox.failed(session, ids, error, datetime.now(UTC))
+
+    def openlineage_outbox(self) -> outbox.OutboxStatus:
+        """Pending and delivered counts, the oldest pending event and the last error (portal)."""
+        return self._reading("reading the OpenLineage outbox", outbox.status)
+
+    # -----------------------------------------------------------------------------------------
+    # Partitions and automation (revision 0002; see federation/store/partitions.py, automation.py)
+
+    def partition_ranges(
+        self, keys: Iterable[AssetKey] | None = None
+    ) -> dict[AssetKey, dict[str, list[tuple[str, str]]]]:
+        """Status -> inclusive key ranges, per asset: one indexed read however many partitions."""
+        wanted = None if keys is None else sorted({codec.key_text(k) for k in keys})
+
+        def work(session: Session) -> dict[AssetKey, dict[str, list[tuple[str, str]]]]:
+            found = store_partitions.read_ranges(session, wanted)
+            return {codec.key_from_text(k): v for k, v in found.items()}
+
+        return self._reading("reading partition status", work)
+
+    def write_partition_ranges(
+        self, ranges: Mapping[AssetKey, Mapping[str, Iterable[tuple[str, str]]]]
+    ) -> None:
+        """Replace the stored status ranges of each asset in ``ranges``."""
+        with self._writing("recording partition status") as session:
+            store_partitions.replace_ranges(session, {codec.key_text(k): v for k, v in ranges.items()})
+
+    def add_dynamic_partitions(self, name: str, keys: Iterable[str]) -> int:
+        """Add partition keys to the dynamic definition ``name``; returns how many were new."""
+        checked = [check_key(k, where=f"dynamic partitions {name!r}") for k in keys]
+        with self._writing(f"adding dynamic partitions to {name!r}") as session:
+            return store_partitions.add_dynamic(session, name, checked, datetime.now(UTC))
+
+    def remove_dynamic_partitions(self, name: str, keys: Iterable[str]) -> int:
+        with self._writing(f"removing dynamic partitions from {name!r}") as session:
+            return store_partitions.remove_dynamic(session, name, keys)
+
+    def dynamic_partitions(self, name: str | None = None) -> dict[str, list[str]]:
+        return self._reading("reading dynamic partitions", lambda s: store_partitions.read_dynamic(s, name))
+
+    def acquire_lease(self, name: str, holder: str, *, now: datetime, ttl: timedelta) -> bool:
+        """Take or renew the lease ``name`` for ``holder``; False while another holder's is valid."""
+        with self._writing(f"taking the lease {name!r}") as session:
+            return store_automation.acquire_lease(session, name, holder, now, ttl)
+
+    def release_lease(self, name: str, holder: str) -> None:
+        with self._writing(f"releasing the lease {name!r}") as session:
+            store_automation.release_lease(session, name, holder)
+
+    def max_event_id(self) -> int | None:
+        return self._reading("reading the event log", store_automation.max_event_id)
+
+    def last_tick(self) -> tuple[int, datetime, int | None] | None:
+        """(tick id, started at, event cursor) of the newest automation tick."""
+        return self._reading("reading the last tick", store_automation.last_tick)
+
+    def automation_memory(self) -> dict[AssetKey, AssetMemory]:
+        return self._reading("reading automation memory", store_automation.read_memory)
+
+    def record_tick(
+        self,
+        *,
+        lease: tuple[str, str],
+        started_at: datetime,
+        cursor: int | None,
+        memory: Mapping[AssetKey, AssetMemory],
+        evaluations: Sequence[Evaluation],
+        queued: Sequence[tuple[RunRequest, str, int]],
+        partition_ranges: Mapping[AssetKey, Mapping[str, Iterable[tuple[str, str]]]] | None = None,
+        events: Sequence[Event] = (),
+    ) -> int | None:
+        """Record a tick in ONE transaction: its cursor, memory, explanations, the queued requests
+        (an idempotency key already queued is skipped), partition status and ``events``. Returns
+        the tick id, or None (and writes nothing) when ``lease`` (name, holder) is not held."""
+        with self._writing("recording an automation tick") as session:
+            if not store_automation.holds_lease(session, lease[0], lease[1], started_at):
+                return None
+            tick_id = store_automation.write_tick(
+                session,
+                holder=lease[1],
+                started_at=started_at,
+                cursor=cursor,
+                memory=memory,
+                evaluations=evaluations,
+                queued=queued,
+            )
+            if partition_ranges:
+                store_partitions.replace_ranges(
+                    session, {codec.key_text(k): v for k, v in partition_ranges.items()}
+                )
+            if events:
+                writes.update_derived(session, writes.append_events(session, events))
+            return tick_id
+
+    def evaluations(self, key: AssetKey, *, limit: int = 10) -> list[tuple[int, datetime, Evaluation]]:
+        """The newest evaluations of ``key``: (tick id, tick time, evaluation), newest first."""
+        return self._reading(
+            f"reading evaluations of {key}", lambda s: store_automation.read_evaluations(s, key, limit)
+        )
+
+    def run_queue(self, states: Iterable[RunQueueState] = tuple(RunQueueState)) -> list[QueuedRun]:
+        """Queued runs in the given states, highest priority first, then oldest."""
+        wanted = list(states)
+        return self._reading("reading the run queue", lambda s: store_automation.read_queue(s, wanted))
+
+    def update_queued_run(self, run: int, *, now: datetime, **changes: Any) -> None:
+        """Set columns (state, attempts, not_before, launched_at, run_id, message) of one run."""
+        with self._writing("updating the run queue") as session:
+            store_automation.update_run(session, run, now, changes)
 
 
 @contextmanager

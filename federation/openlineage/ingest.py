@@ -1,0 +1,214 @@
+"""Received OpenLineage events -> lockgate specs and events (the receiver in ``ui/`` calls this).
+
+:func:`ingest` is pure: it takes checked event documents and the specs lockgate already knows,
+and returns the specs and events to record, for
+``store.write_sync(adapter=..., discovery=Discovery(assets=result.specs), observed=ObserveResult(
+events=result.events, cursor=None))`` (``result.specs`` holds *every* spec of the ingest adapter,
+the known ones plus new ones, because write_sync replaces an adapter's specs).
+
+* **Attach to known assets.** A dataset whose (namespace, name) is a known asset's DatasetRef is
+  that asset. A job whose name is what lockgate itself emits for a known asset (dbt-ol's model job,
+  the Airflow provider's ``{dag_id}.{task_id}``; see :mod:`.naming`) is that asset too, matched by
+  (namespace, name) and else by name alone when unique. No twin assets.
+* **Unknown datasets** become external specs (origin ``openlineage:{namespace}/{name}``) with the
+  DatasetRef, columns from the ``schema`` facet, description from ``documentation``, and the run's
+  inputs as deps of its outputs; the graph stitches them to other systems by DatasetRef.
+* **Events.** START/RUNNING -> RunStarted; COMPLETE -> Materialization (outputs, plus the asset
+  of the job) and RunSucceeded; FAIL/ABORT -> RunFailed (``errorMessage`` facet). The event id is
+  ``openlineage:{runId}:{eventType}:{eventTime}:{asset}``, so a duplicate (same runId, eventType,
+  eventTime) is ignored by the store; timestamps are the eventTime, and the store folds status by
+  timestamp, so a COMPLETE that arrives before its START still ends MATERIALIZED. Within one
+  call, outputs named by any event of a run count for all its events (ACCUMULATIVE mode).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from lockgate.federation.events import Event, Materialization, RunFailed, RunStarted, RunSucceeded
+from lockgate.federation.keys import AssetKey, DatasetRef
+from lockgate.federation.openlineage.envelope import check_batch, kind_of, parse_time
+from lockgate.federation.openlineage.export import job_for
+from lockgate.federation.openlineage.runs import Namespaces
+from lockgate.federation.specs import AssetSpec, ColumnSpec, Origin
+
+SYSTEM = "openlineage"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IngestResult:
+    specs: tuple[AssetSpec, ...]
+    events: tuple[Event, ...]
+    new_assets: tuple[AssetKey, ...]
+    warnings: tuple[str, ...]
+
+
+class _Index:
+    def __init__(self, known: Iterable[AssetSpec], namespaces: Namespaces) -> None:
+        self.specs: dict[AssetKey, AssetSpec] = {}
+        self.datasets: dict[DatasetRef, AssetKey] = {}
+        self.jobs: dict[tuple[str, str], AssetKey] = {}
+        names: dict[str, set[AssetKey]] = defaultdict(set)
+        for spec in known:
+            self.specs[spec.key] = spec
+            if spec.dataset is not None:
+                self.datasets.setdefault(spec.dataset, spec.key)
+            if spec.origin.system != SYSTEM:
+                job = job_for(spec, namespaces)
+                self.jobs.setdefault((job.namespace, job.name), spec.key)
+                names[job.name].add(spec.key)
+        self.job_names = {name: next(iter(keys)) for name, keys in names.items() if len(keys) == 1}
+
+    def job(self, doc: Mapping[str, Any]) -> AssetKey | None:
+        job = doc.get("job") or {}
+        namespace, name = str(job.get("namespace")), str(job.get("name"))
+        return self.jobs.get((namespace, name)) or self.job_names.get(name)
+
+
+def _key(ref: DatasetRef) -> AssetKey:
+    namespace = ref.namespace.replace("://", ":").replace("/", "_") or "default"
+    parts = ref.name.split("/") if "/" in ref.name else ref.name.split(".")
+    return AssetKey((SYSTEM, namespace, *([p for p in parts if p] or ["dataset"])))
+
+
+def _columns(facets: Mapping[str, Any]) -> tuple[ColumnSpec, ...]:
+    schema = facets.get("schema")
+    fields = schema.get("fields") if isinstance(schema, Mapping) else None
+    found = []
+    for field in fields if isinstance(fields, list) else ():
+        if isinstance(field, Mapping) and isinstance(field.get("name"), str):
+            kind = field.get("type")
+            found.append(
+                ColumnSpec(
+                    name=field["name"],
+                    data_type=kind if isinstance(kind, str) else None,
+                    description=str(field.get("description") or ""),
+                )
+            )
+    return tuple(found)
+
+
+def _description(facets: Mapping[str, Any]) -> str:
+    doc = facets.get("documentation")
+    return str(doc.get("description") or "") if isinstance(doc, Mapping) else ""
+
+
+class _Ingest:
+    def __init__(self, index: _Index, adapter: str) -> None:
+        self.index = index
+        self.adapter = adapter
+        self.new: dict[AssetKey, AssetSpec] = {}
+
+    def dataset(self, item: Mapping[str, Any], deps: Sequence[AssetKey] = ()) -> AssetKey:
+        ref = DatasetRef(namespace=item["namespace"], name=item["name"])
+        known = self.index.datasets.get(ref)
+        if known is not None and known not in self.new:
+            return known
+        facets = item.get("facets") or {}
+        key = known or _key(ref)
+        spec = self.new.get(key) or self.index.specs.get(key)
+        if spec is None:
+            spec = AssetSpec(
+                key=key,
+                origin=Origin(system=SYSTEM, adapter=self.adapter, external_id=f"{ref.namespace}/{ref.name}"),
+                dataset=ref,
+                external=True,
+                kinds=(SYSTEM,),
+            )
+        spec = replace(
+            spec,
+            deps=tuple(sorted({*spec.deps, *(d for d in deps if d != key)})),
+            columns=_columns(facets) or spec.columns,
+            description=_description(facets) or spec.description,
+        )
+        self.new[key] = spec
+        self.index.datasets[ref] = key
+        return key
+
+    def flow(
+        self, doc: Mapping[str, Any], extra_outputs: Sequence[Mapping[str, Any]] = ()
+    ) -> tuple[list[AssetKey], list[AssetKey]]:
+        inputs = [self.dataset(item) for item in doc.get("inputs") or ()]
+        outputs = [self.dataset(item, inputs) for item in [*(doc.get("outputs") or ()), *extra_outputs]]
+        return inputs, list(dict.fromkeys(outputs))
+
+
+def _events(doc: Mapping[str, Any], targets: Sequence[AssetKey], adapter: str) -> list[Event]:
+    run_id = doc["run"]["runId"]
+    event_type = doc.get("eventType") or "OTHER"
+    when = parse_time(doc["eventTime"])
+    assert when is not None
+    job = doc["job"]
+    meta = {"openlineage_job": f"{job['namespace']}/{job['name']}", "producer": doc["producer"],
+            "event_type": event_type}  # fmt: skip
+    base = f"openlineage:{run_id}:{event_type}:{doc['eventTime']}"
+    common: dict[str, Any] = {"adapter": adapter, "timestamp": when, "run_id": run_id, "metadata": meta}
+    out: list[Event] = []
+    for key in targets:
+        eid = f"{base}:{key}"
+        if event_type in ("START", "RUNNING"):
+            out.append(RunStarted(event_id=eid, asset_key=key, **common))
+        elif event_type == "COMPLETE":
+            out.append(Materialization(event_id=f"{eid}:materialization", asset_key=key, **common))
+            out.append(RunSucceeded(event_id=eid, asset_key=key, **common))
+        elif event_type in ("FAIL", "ABORT"):
+            facet = (doc["run"].get("facets") or {}).get("errorMessage") or {}
+            message = str(facet.get("message") or "") if isinstance(facet, Mapping) else ""
+            text = (
+                message
+                or f"the OpenLineage run {run_id} of job {meta['openlineage_job']} ended in {event_type}"
+            )
+            out.append(RunFailed(event_id=eid, asset_key=key, message=text, **common))
+    return out
+
+
+def ingest(
+    docs: Sequence[Mapping[str, Any]],
+    known: Iterable[AssetSpec],
+    *,
+    adapter: str = SYSTEM,
+    namespaces: Namespaces | None = None,
+) -> IngestResult:
+    """Check ``docs`` (raises :class:`OpenLineageError` naming every problem) and map them."""
+    warnings = check_batch(list(docs))
+    index = _Index(known, namespaces or Namespaces())
+    work = _Ingest(index, adapter)
+    outputs_by_run: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for doc in docs:
+        if kind_of(doc) == "RunEvent":
+            outputs_by_run[doc["run"]["runId"]].extend(doc.get("outputs") or ())
+    events: list[Event] = []
+    for doc in sorted(docs, key=lambda d: str(d["eventTime"])):
+        kind = kind_of(doc)
+        if kind == "DatasetEvent":
+            facet = (doc["dataset"].get("facets") or {}).get("lineage") or {}
+            sources = facet.get("inputs") if isinstance(facet, Mapping) else None
+            deps = [
+                work.dataset(s)
+                for s in sources or ()
+                if isinstance(s, Mapping)
+                and s.get("type", "DATASET") == "DATASET"
+                and s.get("namespace")
+                and s.get("name")
+            ]
+            work.dataset(doc["dataset"], deps)
+            continue
+        extra = outputs_by_run.get(doc["run"]["runId"], []) if kind == "RunEvent" else []
+        _, outputs = work.flow(doc, extra)
+        if kind == "RunEvent":
+            attached = index.job(doc)
+            targets = list(dict.fromkeys([*([attached] if attached else []), *outputs]))
+            events.extend(_events(doc, targets, adapter))
+    own = {k: s for k, s in index.specs.items() if s.origin.system == SYSTEM and s.origin.adapter == adapter}
+    own.update(work.new)
+    new_keys = tuple(sorted(k for k in work.new if k not in index.specs))
+    unique = list({e.event_id: e for e in events}.values())
+    return IngestResult(
+        specs=tuple(own[k] for k in sorted(own)),
+        events=tuple(unique),
+        new_assets=new_keys,
+        warnings=tuple(warnings),
+    )
