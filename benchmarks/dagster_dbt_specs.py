@@ -12,7 +12,6 @@ same load (imports excluded), and prints ``{"load", "specs", "total", "assets", 
     benchmarks/.work/dagster-venv/bin/python benchmarks/dagster_dbt_specs.py manifest.json
 """
 
-
 import json
 import resource
 import sys
