@@ -11,20 +11,27 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from lockgate.federation import lineage_out
 from lockgate.federation.adapter import Adapter, Discovery, ObserveResult, RunHandle, RunRequest
 from lockgate.federation.errors import LaunchError, LockgateError, UnknownAssetError
 from lockgate.federation.events import Event, RunRequested
 from lockgate.federation.graph import AssetGraph
 from lockgate.federation.keys import AssetKey
+from lockgate.federation.mappings import (
+    YIELDS_DATASET,
+    SelectionMapped,
+    resolve_for_adapter,
+    yield_shared_datasets,
+)
 from lockgate.federation.redact import redact
 
 if TYPE_CHECKING:
     from lockgate.federation.store import Store
-    from lockgate.federation.workspace import Workspace
+    from lockgate.federation.workspace import AdapterEntry, Workspace
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,66 +90,116 @@ def sync_all(
     adapter is created from the workspace here (a creation error is that adapter's failure) and
     closed afterwards. An adapter raising a :class:`LockgateError` is recorded as a failed sync
     with its redacted message; the others still run.
+
+    Adapters that can map to other adapters' assets (:class:`~lockgate.federation.mappings.
+    SelectionMapped`) are synced after the others: their mapping selections are resolved against
+    the other adapters' assets first, and their assets flagged ``YIELDS_DATASET`` defer to another
+    adapter producing the same dataset. Results keep the workspace order.
     """
     report = progress or (lambda _: None)
+    since = lineage_out.mark(store)
     total = len(workspace.adapters)
-    results: list[AdapterSyncResult] = []
+    results: dict[int, AdapterSyncResult] = {}
+    deferred: list[tuple[int, AdapterEntry, Adapter, bool]] = []
     for index, entry in enumerate(workspace.adapters, start=1):
-        started_at = datetime.now(UTC)
-        clock = time.perf_counter()
-
-        def step(stage: str, message: str = "", name: str = entry.name, i: int = index) -> None:
-            report(SyncProgress(adapter=name, stage=stage, index=i, total=total, message=message))
-
         owned = adapters is None or entry.name not in adapters
-        adapter: Adapter | None = None
-        try:
-            step("discover")
-            adapter = entry.create() if owned else adapters[entry.name]  # type: ignore[index]
-            discovery: Discovery = adapter.discover()
-            step("observe", f"{len(discovery.assets)} assets, {len(discovery.checks)} checks")
-            observed: ObserveResult = adapter.observe(store.cursor(entry.name))
-            step("write", f"{len(observed.events)} events")
-            state = store.write_sync(
-                adapter=entry.name,
-                kind=entry.kind,
-                started_at=started_at,
-                discovery=discovery,
-                observed=observed,
-            )
-        except LockgateError as exc:
-            message = redact(str(exc))
-            store.write_sync(
-                adapter=entry.name,
-                kind=entry.kind,
-                started_at=started_at,
-                discovery=None,
-                observed=None,
-                error=message,
-            )
-            step("failed", message)
-            results.append(
-                AdapterSyncResult(
-                    adapter=entry.name, kind=entry.kind, seconds=time.perf_counter() - clock, error=message
-                )
-            )
+        if not owned:
+            adapter: Adapter = adapters[entry.name]  # type: ignore[index]
+        else:
+            try:
+                adapter = entry.create()
+            except LockgateError as exc:
+                results[index] = _failed(store, entry, index, total, report, exc, time.perf_counter())
+                continue
+        if isinstance(adapter, SelectionMapped):
+            deferred.append((index, entry, adapter, owned))
             continue
-        finally:
-            if owned and adapter is not None:
-                adapter.close()
-        step("done")
-        results.append(
-            AdapterSyncResult(
-                adapter=entry.name,
-                kind=entry.kind,
-                assets=state.assets,
-                checks=state.checks,
-                new_events=state.new_events,
-                seconds=time.perf_counter() - clock,
-                warnings=tuple(redact(w) for w in discovery.warnings),
-            )
+        results[index] = _sync_one(store, entry, adapter, owned, index, total, report)
+    for index, entry, adapter, owned in deferred:
+        results[index] = _sync_one(store, entry, adapter, owned, index, total, report)
+    lineage_out.after_sync(workspace, store, since)  # OpenLineage out; never raises
+    return SyncSummary(results=tuple(results[i] for i in sorted(results)))
+
+
+def _failed(
+    store: Store,
+    entry: AdapterEntry,
+    index: int,
+    total: int,
+    report: ProgressCallback,
+    exc: LockgateError,
+    clock: float,
+    started_at: datetime | None = None,
+) -> AdapterSyncResult:
+    message = redact(str(exc))
+    store.write_sync(
+        adapter=entry.name,
+        kind=entry.kind,
+        started_at=started_at or datetime.now(UTC),
+        discovery=None,
+        observed=None,
+        error=message,
+    )
+    report(SyncProgress(adapter=entry.name, stage="failed", index=index, total=total, message=message))
+    return AdapterSyncResult(
+        adapter=entry.name, kind=entry.kind, seconds=time.perf_counter() - clock, error=message
+    )
+
+
+def _sync_one(
+    store: Store,
+    entry: AdapterEntry,
+    adapter: Adapter,
+    owned: bool,
+    index: int,
+    total: int,
+    report: ProgressCallback,
+) -> AdapterSyncResult:
+    started_at = datetime.now(UTC)
+    clock = time.perf_counter()
+
+    def step(stage: str, message: str = "") -> None:
+        report(SyncProgress(adapter=entry.name, stage=stage, index=index, total=total, message=message))
+
+    resolved_warnings: tuple[str, ...] = ()
+    try:
+        step("discover")
+        if isinstance(adapter, SelectionMapped):
+            selections = adapter.mapping_selections()
+            if selections:
+                resolved = resolve_for_adapter(store, entry.name, selections)
+                adapter.resolve_mappings(resolved.keys)
+                resolved_warnings = resolved.warnings
+        discovery: Discovery = adapter.discover()
+        if any(spec.metadata.get(YIELDS_DATASET) for spec in discovery.assets):
+            others = [s for s in store.asset_specs() if s.origin.adapter != entry.name]
+            assets, _ = yield_shared_datasets(discovery.assets, others)
+            discovery = replace(discovery, assets=assets)
+        step("observe", f"{len(discovery.assets)} assets, {len(discovery.checks)} checks")
+        observed: ObserveResult = adapter.observe(store.cursor(entry.name))
+        step("write", f"{len(observed.events)} events")
+        state = store.write_sync(
+            adapter=entry.name,
+            kind=entry.kind,
+            started_at=started_at,
+            discovery=discovery,
+            observed=observed,
         )
-    return SyncSummary(results=tuple(results))
+    except LockgateError as exc:
+        return _failed(store, entry, index, total, report, exc, clock, started_at)
+    finally:
+        if owned:
+            adapter.close()
+    step("done")
+    return AdapterSyncResult(
+        adapter=entry.name,
+        kind=entry.kind,
+        assets=state.assets,
+        checks=state.checks,
+        new_events=state.new_events,
+        seconds=time.perf_counter() - clock,
+        warnings=tuple(redact(w) for w in (*resolved_warnings, *discovery.warnings)),
+    )
 
 
 def build_graph(store: Store) -> AssetGraph:
@@ -290,6 +347,8 @@ def launch(
             )
             continue
         outcomes.append(LaunchOutcome(adapter=name, request=request, handle=handle, events=tuple(streamed)))
+    finished = [e for o in outcomes if not o.handle or o.handle.state.finished for e in o.events]
+    lineage_out.publish(store, finished)  # OpenLineage out after the commit; never raises
     return outcomes
 
 
@@ -321,6 +380,7 @@ def wait(
             )
         time.sleep(interval)
         handle = adapter.poll(handle, sink)
+    lineage_out.publish(store, streamed)  # OpenLineage out after the commit; never raises
     return LaunchOutcome(
         adapter=outcome.adapter, request=outcome.request, handle=handle, events=tuple(streamed)
     )

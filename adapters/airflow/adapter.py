@@ -4,10 +4,11 @@ task instances as events; DAG runs triggered back in Airflow, exactly once per i
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from lockgate.adapters.airflow.cache import TaskCache
 from lockgate.adapters.airflow.client import AirflowClient
 from lockgate.adapters.airflow.config import AirflowConfig
 from lockgate.adapters.airflow.records import DagRecord, TaskRecord, parse_time
@@ -41,7 +42,7 @@ class AirflowAdapter:
         self.config = config
         self.client = client or AirflowClient(config)
         self.translator = translator or AirflowTranslator(config)
-        self._tasks: dict[str, tuple[tuple[object, ...], list[TaskRecord]]] = {}
+        self.cache = TaskCache(config.cache_dir, name=config.name, url=config.url)
         self._dags: dict[str, DagRecord] = {}
         self._producers: dict[AssetKey, tuple[str, ...]] = {}
 
@@ -53,22 +54,34 @@ class AirflowAdapter:
         self._dags = dags
         return dags
 
-    def _tasks_of(self, dag: DagRecord) -> list[TaskRecord]:
-        """Tasks of a DAG, re-read only when Airflow re-parsed its file (``last_parsed_time``)."""
-        token: tuple[object, ...] = (dag.last_parsed, dag.fileloc)
-        cached = self._tasks.get(dag.dag_id)
-        if cached is not None and cached[0] == token and dag.last_parsed is not None:
-            return cached[1]
-        tasks = self.client.tasks(dag.dag_id)
-        self._tasks[dag.dag_id] = (token, tasks)
-        return tasks
+    def _all_tasks(self, dags: dict[str, DagRecord]) -> dict[str, list[TaskRecord]]:
+        """Every wanted DAG's tasks, re-read only for DAGs whose version moved (see cache.py)."""
+        cache = self.cache
+        cache.load(self.client.api)
+        if self.client.api == "v2":
+            found, complete = self.client.dag_versions_since(cache.watermark)
+            cache.add_versions(found, complete=complete)
+        out: dict[str, list[TaskRecord]] = {}
+        for dag_id, dag in dags.items():
+            if self.client.api == "v2" and dag_id in cache.versions:
+                token = "v:" + cache.versions[dag_id]
+            else:
+                token = f"p:{dag.last_parsed}:{dag.fileloc}"
+            tasks = cache.get(dag_id, token)
+            if tasks is None:
+                tasks = self.client.tasks(dag_id)
+                cache.put(dag_id, token, tasks)
+            out[dag_id] = tasks
+        cache.keep_only(set(dags))
+        cache.save()
+        return out
 
     def discover(self) -> Discovery:
         self.client.connect()
         t = self.translator
         warnings: list[str] = []
         dags = self._wanted_dags()
-        tasks = {dag_id: self._tasks_of(dag) for dag_id, dag in dags.items()}
+        tasks = self._all_tasks(dags)
         assets = self.client.assets()
         consumed: dict[str, set[AssetKey]] = {}
         specs: dict[AssetKey, AssetSpec] = {}
@@ -100,6 +113,15 @@ class AirflowAdapter:
             ]
             for key in keys:
                 self._add(specs, producers, warnings, t.mapped_spec(key, task_dag, task_id, upstream), dag_id)
+        for dag_id, task_id in sorted(self.config.task_selections):
+            if (dag_id, task_id) in self.config.task_mappings:
+                continue  # checked above
+            known_ids = {task.task_id for task in tasks.get(dag_id, ())}
+            if task_id not in known_ids:
+                warnings.append(
+                    f"mappings.{dag_id}.{task_id}: Airflow has no task {task_id!r} in DAG {dag_id!r}"
+                    " (or it is filtered out)"
+                )
         for dag_id, keys in sorted(self.config.dag_mappings.items()):
             mapped_dag = dags.get(dag_id)
             if mapped_dag is None:
@@ -133,6 +155,20 @@ class AirflowAdapter:
         specs[spec.key] = spec
         producers[spec.key] = (dag_id,)
 
+    # ---- mappings written as selections (resolved by the sync, see federation/mappings.py) -----
+    def mapping_selections(self) -> dict[str, tuple[str, ...]]:
+        out = {f"{d}.{t}": sels for (d, t), sels in self.config.task_selections.items()}
+        out.update(self.config.dag_selections)
+        return out
+
+    def resolve_mappings(self, resolved: Mapping[str, tuple[AssetKey, ...]]) -> None:
+        """Take the keys the sync resolved: the tasks' (DAGs') runs then materialize them."""
+        t = self.translator
+        t.resolved_task_mappings = {
+            (d, task): tuple(resolved.get(f"{d}.{task}", ())) for d, task in self.config.task_selections
+        }
+        t.resolved_dag_mappings = {d: tuple(resolved.get(d, ())) for d in self.config.dag_selections}
+
     # ---- observe ------------------------------------------------------------------------------
     def observe(self, cursor: str | None) -> ObserveResult:
         self.client.connect()
@@ -145,7 +181,8 @@ class AirflowAdapter:
         for run in self.client.dag_runs(since):
             if run.dag_id in parts:
                 events.extend(t.run_events(run, parts[run.dag_id]))
-        if any(dag_id in parts for dag_id, _ in self.config.task_mappings):
+        mapped = (*self.config.task_mappings, *self.translator.resolved_task_mappings)
+        if any(dag_id in parts for dag_id, _ in mapped):
             for ti in self.client.task_instances(since):
                 if ti.dag_id in parts:
                     events.extend(t.task_events(ti, parts[ti.dag_id]))

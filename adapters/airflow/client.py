@@ -390,6 +390,8 @@ class AirflowClient:
                     try:
                         data = json.loads(raw.body) if raw.body.strip() else None
                     except ValueError:
+                        if status >= 300:  # an allowed error status may come as HTML (2.x's 404 page)
+                            return Response(status=status, data=None, date=raw.date)
                         problem = f"a body that is not valid JSON ({len(raw.body)} bytes, truncated?)"
                     else:
                         return Response(status=status, data=data, date=raw.date)
@@ -455,6 +457,19 @@ class AirflowClient:
         got = self._request("GET", f"{self.prefix}/dags/{{dag_id}}/tasks", path_params={"dag_id": dag_id})
         items = got.data.get("tasks") if isinstance(got.data, dict) else None
         return [TaskRecord.parse(t) for t in items or ()]
+
+    def dag_versions_since(self, watermark: str | None) -> tuple[list[tuple[str, str]], bool]:
+        """Airflow 3's DAG versions newer than the version id ``watermark``, newest first, as
+        ``(version id, dag_id)``. Version ids are UUID7s, so they sort by creation. Returns the
+        versions and whether the read went back to the start (``watermark`` not met: cold or reset)."""
+        out: list[tuple[str, str]] = []
+        params = {"order_by": "-id"}
+        for raw in self.pages(f"{self.prefix}/dags/~/dagVersions", "dag_versions", params):
+            version_id, dag_id = str(raw.get("id") or ""), str(raw.get("dag_id") or "")
+            if watermark is not None and version_id <= watermark:
+                return out, version_id != watermark
+            out.append((version_id, dag_id))
+        return out, True
 
     def assets(self) -> list[AssetRecord]:
         path, key = (

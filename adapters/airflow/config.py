@@ -9,11 +9,13 @@
   dag_ids: [orders_daily]             # optional filters; a DAG must pass every one given
   tags: [finance]
   dag_glob: "orders_*"
-  mappings:                           # "dag_id.task_id" or "dag_id" -> asset keys
+  mappings:                           # "dag_id.task_id" or "dag_id" -> asset keys or selections
     orders_daily.load: [shop/raw_orders]
+    orders_daily.run_dbt: ["tag:finance"]   # other adapters' assets, resolved at sync time
     orders_daily: [shop/orders_report]
   partitions: {orders_daily: daily}   # optional; otherwise derived from the DAG's schedule
   allow_unpause: false
+  cache_dir: .lockgate/cache          # optional; task lists per DAG version (default ~/.cache/lockgate)
 ```
 """
 
@@ -29,10 +31,11 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from lockgate.federation.errors import ConfigError
 from lockgate.federation.keys import AssetKey
+from lockgate.federation.mappings import check_selection, is_selection
 
 _KNOWN_KEYS = (
     "url, username, password (password_env), dag_ids, tags, dag_glob, mappings, partitions, "
-    "allow_unpause, timeout, page_size, retries, overlap_seconds, api_version, ui_url"
+    "allow_unpause, timeout, page_size, retries, overlap_seconds, api_version, ui_url, cache_dir"
 )
 PARTITIONINGS = ("daily", "hourly", "none")
 
@@ -65,6 +68,7 @@ class AirflowConfigSchema(Schema):
     overlap_seconds = fields.Float(load_default=60.0, validate=validate.Range(min=0, max=86400))
     api_version = fields.String(load_default="auto", validate=validate.OneOf(("auto", "v1", "v2")))
     ui_url = fields.String(load_default=None, allow_none=True)
+    cache_dir = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,8 +76,11 @@ class AirflowConfig:
     """A validated Airflow adapter configuration.
 
     ``task_mappings`` maps ``(dag_id, task_id)`` and ``dag_mappings`` maps ``dag_id`` to the asset
-    keys that task or DAG builds. ``password`` is the secret itself (already read from the
-    environment by the workspace loader); it is never rendered by ``repr``.
+    keys that task or DAG builds (assets this adapter owns). ``task_selections`` and
+    ``dag_selections`` hold the mapping values written as selections (``tag:finance``,
+    ``+orders``): other adapters' assets, resolved by the sync against their graph.
+    ``password`` is the secret itself (already read from the environment by the workspace
+    loader); it is never rendered by ``repr``.
     """
 
     name: str
@@ -85,6 +92,8 @@ class AirflowConfig:
     dag_glob: str | None = None
     task_mappings: Mapping[tuple[str, str], tuple[AssetKey, ...]] = field(default_factory=dict)
     dag_mappings: Mapping[str, tuple[AssetKey, ...]] = field(default_factory=dict)
+    task_selections: Mapping[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    dag_selections: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     partitions: Mapping[str, str] = field(default_factory=dict)
     allow_unpause: bool = False
     timeout: float = 30.0
@@ -93,6 +102,7 @@ class AirflowConfig:
     overlap_seconds: float = 60.0
     api_version: str = "auto"
     ui_url: str | None = None
+    cache_dir: Path | None = None
 
     def wants(self, dag_id: str, tags: tuple[str, ...]) -> bool:
         """Whether the DAG passes the configured filters (ids, tags, glob)."""
@@ -133,7 +143,6 @@ def _keys(values: list[str], where: str) -> tuple[AssetKey, ...]:
 
 def load_config(raw: Mapping[str, Any], *, name: str, where: str, base_dir: Path) -> AirflowConfig:
     """Validate one ``type: airflow`` adapter section; errors name ``where`` + the key and the fix."""
-    del base_dir  # nothing in this section is a path
     if not isinstance(raw, Mapping):
         raise ConfigError(
             f"the airflow adapter settings must be a mapping, got {type(raw).__name__}",
@@ -156,8 +165,12 @@ def load_config(raw: Mapping[str, Any], *, name: str, where: str, base_dir: Path
         raise ConfigError(f"invalid value for {key!r}: {message}", where=f"{where}.{key}", fix=fix) from None
     task_mappings: dict[tuple[str, str], tuple[AssetKey, ...]] = {}
     dag_mappings: dict[str, tuple[AssetKey, ...]] = {}
+    task_selections: dict[tuple[str, str], tuple[str, ...]] = {}
+    dag_selections: dict[str, tuple[str, ...]] = {}
     for target, values in data["mappings"].items():
-        keys = _keys(values, f"{where}.mappings.{target}")
+        at = f"{where}.mappings.{target}"
+        keys = _keys([v for v in values if not is_selection(v)], at)
+        selections = tuple(check_selection(v.strip(), where=at) for v in values if is_selection(v))
         dag_id, dot, task_id = target.partition(".")
         if dot and not task_id:
             raise ConfigError(
@@ -167,8 +180,12 @@ def load_config(raw: Mapping[str, Any], *, name: str, where: str, base_dir: Path
             )
         if dot:
             task_mappings[(dag_id, task_id)] = keys
+            if selections:
+                task_selections[(dag_id, task_id)] = selections
         else:
             dag_mappings[dag_id] = keys
+            if selections:
+                dag_selections[dag_id] = selections
     return AirflowConfig(
         name=name,
         url=data["url"].rstrip("/"),
@@ -179,6 +196,8 @@ def load_config(raw: Mapping[str, Any], *, name: str, where: str, base_dir: Path
         dag_glob=data["dag_glob"],
         task_mappings=task_mappings,
         dag_mappings=dag_mappings,
+        task_selections=task_selections,
+        dag_selections=dag_selections,
         partitions=dict(data["partitions"]),
         allow_unpause=data["allow_unpause"],
         timeout=data["timeout"],
@@ -187,4 +206,5 @@ def load_config(raw: Mapping[str, Any], *, name: str, where: str, base_dir: Path
         overlap_seconds=data["overlap_seconds"],
         api_version=data["api_version"],
         ui_url=data["ui_url"],
+        cache_dir=base_dir / Path(data["cache_dir"]).expanduser() if data["cache_dir"] else None,
     )

@@ -25,6 +25,7 @@ from lockgate.federation.datasets import dataset_for_uri
 from lockgate.federation.errors import ConfigError
 from lockgate.federation.events import Event, Materialization, RunFailed, RunSucceeded
 from lockgate.federation.keys import AssetKey, DatasetRef
+from lockgate.federation.mappings import YIELDS_DATASET
 from lockgate.federation.specs import AssetSpec, JsonValue, Origin
 
 SYSTEM = "airflow"
@@ -38,6 +39,21 @@ class AirflowTranslator:
     def __init__(self, config: AirflowConfig) -> None:
         self.config = config
         self.name = config.name
+        # Other adapters' assets that mapping selections resolved to (set by the adapter at sync).
+        self.resolved_task_mappings: Mapping[tuple[str, str], tuple[AssetKey, ...]] = {}
+        self.resolved_dag_mappings: Mapping[str, tuple[AssetKey, ...]] = {}
+
+    def task_assets(self, dag_id: str, task_id: str) -> tuple[AssetKey, ...]:
+        """Every asset a task builds: its mapped keys, then what its selections resolved to."""
+        own = self.config.task_mappings.get((dag_id, task_id), ())
+        extra = self.resolved_task_mappings.get((dag_id, task_id), ())
+        return own + tuple(k for k in extra if k not in own)
+
+    def dag_assets(self, dag_id: str) -> tuple[AssetKey, ...]:
+        """Every asset a whole DAG builds (DAG-level mapping keys and resolved selections)."""
+        own = self.config.dag_mappings.get(dag_id, ())
+        extra = self.resolved_dag_mappings.get(dag_id, ())
+        return own + tuple(k for k in extra if k not in own)
 
     # ---- keys ---------------------------------------------------------------------------------
     def dag_key(self, dag_id: str) -> AssetKey:
@@ -102,7 +118,7 @@ class AirflowTranslator:
                 "operator": t.operator,
                 "downstream": list(t.downstream),
                 "mapped": t.is_mapped,
-                "assets": [str(k) for k in mapped.get((dag.dag_id, t.task_id), ())],
+                "assets": [str(k) for k in self.task_assets(dag.dag_id, t.task_id)],
             }
             for t in tasks
         ]
@@ -129,7 +145,7 @@ class AirflowTranslator:
                 "is_paused": dag.is_paused,
                 "partitioning": self.partitioning(dag),
                 "tasks": task_meta,
-                "dag_mapped_assets": [str(k) for k in self.config.dag_mappings.get(dag.dag_id, ())],
+                "dag_mapped_assets": [str(k) for k in self.dag_assets(dag.dag_id)],
             },
             url=f"{self.config.ui_base}/dags/{dag.dag_id}",
         )
@@ -165,6 +181,9 @@ class AirflowTranslator:
                 "asset_id": asset.id,
                 "producing_tasks": producer_list,
                 "scheduled_dags": consumer_list,
+                # a table URI: if another system builds that table, the sync makes this asset a
+                # reader of it (stitched to the builder) rather than a second producer
+                YIELDS_DATASET: bool(asset.producers),
             },
             dataset=self.dataset(asset.uri),
             external=not asset.producers,
@@ -188,7 +207,7 @@ class AirflowTranslator:
             "logical_date": run.logical_date.isoformat() if run.logical_date else None,
             "url": f"{self.config.ui_base}/dags/{run.dag_id}/runs/{run.run_id}",
         }
-        keys = (self.dag_key(run.dag_id), *self.config.dag_mappings.get(run.dag_id, ()))
+        keys = (self.dag_key(run.dag_id), *self.dag_assets(run.dag_id))
         events: list[Event] = []
         for key in keys:
             if run.state == "success":
@@ -232,7 +251,7 @@ class AirflowTranslator:
 
     def task_events(self, ti: TaskInstanceRecord, partitioning: str) -> list[Event]:
         """A finished task instance: the assets mapped to its task (mapped tasks: per map index)."""
-        keys = self.config.task_mappings.get((ti.dag_id, ti.task_id), ())
+        keys = self.task_assets(ti.dag_id, ti.task_id)
         if not keys or ti.state not in ("success", *FAILED_STATES):
             return []
         partition = self.partition_key(partitioning, ti.logical_date)

@@ -1,10 +1,19 @@
-"""A real Apache Airflow 3.3 on 127.0.0.1 for the adapter tests, and an HTTP fake for fault tests.
+"""A real Apache Airflow (3.3 and 2.11) on 127.0.0.1 for the adapter tests, and an HTTP fake.
 
-The session fixture installs Airflow into a cached venv (``~/.cache/lockgate-test/airflow-3.3.2``,
-reused between runs; a cold install takes about 25 s), writes the test DAG folder, runs
-``db migrate`` and starts ``api-server``, ``scheduler --skip-serve-logs`` and ``dag-processor``
-each in its own process group on a free port, with SQLite, LocalExecutor, a 64-byte JWT secret and
-short parse intervals. It waits until every test DAG is listed and stops every process group it
+The session fixture ``airflow`` is parametrized over ``"3"`` and ``"2"``: each live test runs on
+both (a test can narrow it with ``@pytest.mark.parametrize("airflow", ["3"], indirect=True)``).
+Each version is installed into its own cached venv (``~/.cache/lockgate-test/airflow-<version>``,
+reused between runs; cold installs took 18-25 s for 3.3.2 and 27-33 s for 2.11.2), gets a DAG
+folder written for it (Airflow 2 needs its own imports), and is started on a free port with
+SQLite and short parse intervals, every component in its own process group:
+
+- 3.x: ``db migrate``, then ``api-server``, ``scheduler --skip-serve-logs`` and ``dag-processor``,
+  LocalExecutor, a 64-byte JWT secret and the simple auth manager;
+- 2.x: ``db migrate`` and ``users create``, then ``webserver`` (1 gunicorn worker) and
+  ``scheduler --skip-serve-logs`` (SequentialExecutor: SQLite allows nothing else), basic auth
+  through ``airflow.api.auth.backend.basic_auth``.
+
+It waits until every test DAG is listed without import errors and stops every process group it
 started (SIGTERM, then SIGKILL) at the end. See ../shared/research/airflow.md for each setting.
 """
 
@@ -33,6 +42,7 @@ import pytest
 import requests
 
 AIRFLOW_VERSION = os.environ.get("LOCKGATE_TEST_AIRFLOW_VERSION", "3.3.2")
+AIRFLOW2_VERSION = os.environ.get("LOCKGATE_TEST_AIRFLOW2_VERSION", "2.11.2")
 CACHE = Path(os.environ.get("LOCKGATE_TEST_CACHE", Path.home() / ".cache" / "lockgate-test"))
 USER, PASSWORD = "admin", "admin-test-pw"
 
@@ -115,6 +125,22 @@ with DAG(dag_id="daily_manual", schedule="@daily", catchup=False,
     BashOperator(task_id="build_day", bash_command="echo {{ ds }}")
 """,
 }
+# The same DAGs with Airflow 2 imports (airflow.decorators, airflow.operators.*, Dataset).
+DAGS2: dict[str, str] = {
+    name: source.replace("from airflow.sdk import dag, task", "from airflow.decorators import dag, task")
+    .replace(
+        "from airflow.sdk import DAG, Asset, task",
+        "from airflow import DAG\nfrom airflow.decorators import task",
+    )
+    .replace("from airflow.sdk import DAG", "from airflow import DAG")
+    .replace("airflow.providers.standard.operators.bash", "airflow.operators.bash")
+    .replace("airflow.providers.standard.operators.empty", "airflow.operators.empty")
+    .replace("raw = Asset(uri=", "from airflow.datasets import Dataset\nraw = Dataset(uri=")
+    .replace("clean = Asset(uri=", "clean = Dataset(uri=")
+    .replace(', name="raw_orders", group="orders")', ")")
+    .replace(', name="clean_orders", group="orders")', ")")
+    for name, source in DAGS.items()
+}
 DAG_IDS = (
     "asset_consumer",
     "asset_producer",
@@ -162,10 +188,15 @@ class AirflowServer:
     home: Path
     dags: Path
     env: dict[str, str]
+    major: str = "3"
     install_seconds: float = 0.0
     start_seconds: float = 0.0
     groups: list[int] = field(default_factory=list)
     procs: list[subprocess.Popen[bytes]] = field(default_factory=list)
+
+    @property
+    def api(self) -> str:
+        return "/api/v2" if self.major == "3" else "/api/v1"
 
     def token(self) -> str:
         r = requests.post(f"{self.url}/auth/token", json={"username": USER, "password": PASSWORD}, timeout=30)
@@ -173,13 +204,27 @@ class AirflowServer:
         return str(r.json()["access_token"])
 
     def get(self, path: str, **params: Any) -> Any:
-        headers = {"Authorization": f"Bearer {self.token()}"}
-        r = requests.get(f"{self.url}{path}", params=params, headers=headers, timeout=30)
+        """GET ``path`` (``/api/vN`` is replaced by this version's prefix) with this version's auth."""
+        path = path.replace("/api/v2/", f"{self.api}/")
+        if self.major == "3":
+            auth, headers = None, {"Authorization": f"Bearer {self.token()}"}
+        else:
+            auth, headers = (USER, PASSWORD), {}
+        r = requests.get(f"{self.url}{path}", params=params, headers=headers, auth=auth, timeout=30)
         r.raise_for_status()
         return r.json()
 
     def dag_ids(self) -> set[str]:
-        return {d["dag_id"] for d in self.get("/api/v2/dags", limit=100, exclude_stale="true")["dags"]}
+        """Every listed (not stale) DAG id, paging (Airflow caps a page at 100)."""
+        stale = {"exclude_stale": "true"} if self.major == "3" else {"only_active": "true"}
+        ids: set[str] = set()
+        offset = 0
+        while True:
+            page = self.get("/api/v2/dags", limit=100, offset=offset, order_by="dag_id", **stale)
+            ids.update(d["dag_id"] for d in page["dags"])
+            offset += len(page["dags"])
+            if not page["dags"] or offset >= page["total_entries"]:
+                return ids
 
     def wait_for(self, predicate: Callable[[], bool], what: str, timeout: float = 120.0) -> None:
         deadline = time.monotonic() + timeout
@@ -221,11 +266,13 @@ class AirflowServer:
 
 def _ready(server: AirflowServer, expected: set[str]) -> bool:
     try:
-        health = requests.get(f"{server.url}/api/v2/monitor/health", timeout=5).json()
-        if any(
-            (health.get(k) or {}).get("status") != "healthy"
-            for k in ("metadatabase", "scheduler", "dag_processor")
-        ):
+        if server.major == "3":
+            health = requests.get(f"{server.url}/api/v2/monitor/health", timeout=5).json()
+            parts: tuple[str, ...] = ("metadatabase", "scheduler", "dag_processor")
+        else:
+            health = requests.get(f"{server.url}/api/v1/health", timeout=5).json()
+            parts = ("metadatabase", "scheduler")
+        if any((health.get(k) or {}).get("status") != "healthy" for k in parts):
             return False
         errors = server.get("/api/v2/importErrors")
         if errors["total_entries"]:
@@ -235,27 +282,27 @@ def _ready(server: AirflowServer, expected: set[str]) -> bool:
         return False
 
 
-def start_airflow(dag_sources: dict[str, str], expected: set[str], *, timeout: float = 240) -> AirflowServer:
-    venv, install_seconds = airflow_venv()
-    home = Path(tempfile.mkdtemp(prefix="lockgate-airflow-"))
-    dags = home / "dags"
-    dags.mkdir()
-    for name, source in dag_sources.items():
-        (dags / name).write_text(source)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    (home / "passwords.json").write_text(json.dumps({USER: PASSWORD}))
-    env = {
+def _common_env(venv: Path, home: Path, dags: Path) -> dict[str, str]:
+    return {
         "PATH": f"{venv / 'bin'}:{os.environ.get('PATH', '/usr/bin:/bin')}",
         "HOME": str(home),
         "NO_COLOR": "1",
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__CORE__PARALLELISM": "2",
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
+        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300",
+    }
+
+
+def _airflow3(airflow: str, env: dict[str, str], home: Path, port: int) -> dict[str, list[str]]:
+    base = f"http://127.0.0.1:{port}"
+    (home / "passwords.json").write_text(json.dumps({USER: PASSWORD}))
+    env |= {
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "2",
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__WORKERS": "1",
@@ -269,23 +316,67 @@ def start_airflow(dag_sources: dict[str, str], expected: set[str], *, timeout: f
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "3",
         "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "5",
-        "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
-        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "300",
         "AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT": "600",
     }
-    server = AirflowServer(
-        url=base, venv=venv, home=home, dags=dags, env=env, install_seconds=install_seconds
-    )
-    airflow = str(venv / "bin" / "airflow")
-    started = time.perf_counter()
-    with (home / "db-migrate.log").open("w") as log:
-        subprocess.run([airflow, "db", "migrate"], env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
-    commands = {
+    return {
         "api-server": [airflow, "api-server", "--host", "127.0.0.1", "--port", str(port)],
         "scheduler": [airflow, "scheduler", "--skip-serve-logs"],
         "dag-processor": [airflow, "dag-processor"],
     }
+
+
+def _airflow2(airflow: str, env: dict[str, str], home: Path, port: int) -> dict[str, list[str]]:
+    env |= {
+        "AIRFLOW__CORE__EXECUTOR": "SequentialExecutor",  # the only one SQLite allows in 2.x
+        "AIRFLOW__WEBSERVER__WEB_SERVER_HOST": "127.0.0.1",
+        "AIRFLOW__WEBSERVER__WEB_SERVER_PORT": str(port),
+        "AIRFLOW__WEBSERVER__WORKERS": "1",
+        "AIRFLOW__WEBSERVER__SECRET_KEY": secrets.token_urlsafe(32),
+        "AIRFLOW__WEBSERVER__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.basic_auth,airflow.api.auth.backend.session",
+        "AIRFLOW__SCHEDULER__DAG_DIR_LIST_INTERVAL": "3",
+        "AIRFLOW__SCHEDULER__MIN_FILE_PROCESS_INTERVAL": "5",
+        "AIRFLOW__CORE__DAG_FILE_PROCESSOR_TIMEOUT": "600",
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),  # unused: --skip-serve-logs
+    }
+    with (home / "users-create.log").open("w") as log:
+        argv = [airflow, "users", "create", "-u", USER, "-p", PASSWORD, "-r", "Admin"]
+        argv += ["-f", "Lock", "-l", "Gate", "-e", "admin@example.com"]
+        subprocess.run(argv, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
+    return {
+        "webserver": [airflow, "webserver", "--hostname", "127.0.0.1", "--port", str(port), "--workers", "1"],
+        "scheduler": [airflow, "scheduler", "--skip-serve-logs"],
+    }
+
+
+def start_airflow(
+    dag_sources: dict[str, str], expected: set[str], *, timeout: float = 240, major: str = "3"
+) -> AirflowServer:
+    venv, install_seconds = airflow_venv(AIRFLOW_VERSION if major == "3" else AIRFLOW2_VERSION)
+    home = Path(tempfile.mkdtemp(prefix=f"lockgate-airflow{major}-"))
+    dags = home / "dags"
+    dags.mkdir()
+    for name, source in dag_sources.items():
+        (dags / name).write_text(source)
+    port = free_port()
+    env = _common_env(venv, home, dags)
+    server = AirflowServer(
+        url=f"http://127.0.0.1:{port}",
+        venv=venv,
+        home=home,
+        dags=dags,
+        env=env,
+        major=major,
+        install_seconds=install_seconds,
+    )
+    airflow = str(venv / "bin" / "airflow")
+    started = time.perf_counter()
     try:
+        with (home / "db-migrate.log").open("w") as log:
+            subprocess.run(
+                [airflow, "db", "migrate"], env=env, stdout=log, stderr=subprocess.STDOUT, check=True
+            )
+        commands = (_airflow3 if major == "3" else _airflow2)(airflow, env, home, port)
         for name, argv in commands.items():
             with (home / f"{name}.log").open("w") as log:
                 proc = subprocess.Popen(
@@ -309,11 +400,13 @@ def start_airflow(dag_sources: dict[str, str], expected: set[str], *, timeout: f
     return server
 
 
-@pytest.fixture(scope="session")
-def airflow3() -> Iterator[AirflowServer]:
-    server = start_airflow(DAGS, set(DAG_IDS))
+@pytest.fixture(scope="session", params=["3", "2"], ids=["airflow3", "airflow2"])
+def airflow(request: pytest.FixtureRequest) -> Iterator[AirflowServer]:
+    """A real Airflow 3.3 (param ``"3"``) or 2.11 (``"2"``) with the test DAGs, for the session."""
+    major = str(request.param)
+    server = start_airflow(DAGS if major == "3" else DAGS2, set(DAG_IDS), major=major)
     sys.stderr.write(
-        f"\n[airflow fixture] Airflow {AIRFLOW_VERSION}: install {server.install_seconds:.1f} s"
+        f"\n[airflow fixture] Airflow {major}.x: install {server.install_seconds:.1f} s"
         f" (0 = cached), start {server.start_seconds:.1f} s\n"
     )
     try:
@@ -375,6 +468,12 @@ def _handler(fake: FakeAirflow) -> type[BaseHTTPRequestHandler]:
         do_GET = do_POST = do_PATCH = _serve
 
     return Handler
+
+
+@pytest.fixture(autouse=True)
+def _task_cache_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The adapter's task cache (default ~/.cache/lockgate/airflow) goes to the test's tmp dir."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
 
 
 @pytest.fixture

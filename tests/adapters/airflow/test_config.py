@@ -68,3 +68,15 @@ def test_missing_password_points_at_password_env() -> None:
 def test_settings_must_be_a_mapping() -> None:
     with pytest.raises(ConfigError, match="must be a mapping"):
         load_config(["x"], name="prod_airflow", where=WHERE, base_dir=Path())  # type: ignore[arg-type]
+
+
+def test_mapping_values_may_be_selections_and_a_bad_one_names_where(tmp_path: Path) -> None:
+    config = load(mappings={"a.load": ["shop/raw", "tag:finance", "+orders"], "a": ["group:marts"]})
+    assert config.task_mappings == {("a", "load"): (AssetKey.of("shop", "raw"),)}
+    assert config.task_selections == {("a", "load"): ("tag:finance", "+orders")}
+    assert config.dag_mappings == {"a": ()} and config.dag_selections == {"a": ("group:marts",)}
+    with pytest.raises(ConfigError) as err:
+        load(mappings={"a.load": ["tag:finance and ("]})
+    assert f"{WHERE}.mappings.a.load" in str(err.value) and "selection" in str(err.value)
+    relative = load_config({**BASE, "cache_dir": "cache"}, name="p", where=WHERE, base_dir=tmp_path)
+    assert relative.cache_dir == tmp_path / "cache" and load().cache_dir is None

@@ -44,6 +44,8 @@ def _airflow3(fake: Any, *, exp: float | None = None) -> None:
     )
     fake.json("GET", "/api/v2/dags/d1/tasks", {"tasks": [{"task_id": "t1", "downstream_task_ids": []}]})
     fake.json("GET", "/api/v2/assets", {"assets": [], "total_entries": 0})
+    versions = [{"id": "0190-a", "dag_id": "d1", "version_number": 1}]
+    fake.json("GET", "/api/v2/dags/~/dagVersions", {"dag_versions": versions, "total_entries": 1})
 
 
 def _client(fake: Any, **extra: Any) -> tuple[AirflowClient, list[float]]:
@@ -80,6 +82,15 @@ def test_bad_credentials_are_a_clear_error(fake_airflow: Any) -> None:
     assert "HTTP 401" in str(err.value) and "Invalid credentials" in str(err.value)
     assert "password_env" in str(err.value)
     assert sleeps == []  # credentials are not retried
+
+
+def test_an_html_404_on_api_v2_means_airflow_2(fake_airflow: Any) -> None:
+    """Airflow 2's webserver answers /api/v2/version with its HTML 404 page (seen live on 2.11.2)."""
+    fake_airflow.on("GET", "/api/v2/version", (404, {"Content-Type": "text/html"}, b"<!DOCTYPE html><p>404"))
+    fake_airflow.json("GET", "/api/v1/version", {"version": "2.11.2"})
+    fake_airflow.json("GET", "/api/v1/dags", {"dags": [], "total_entries": 0})
+    client, sleeps = _client(fake_airflow)
+    assert client.connect() == "2.11.2" and client.api == "v1" and sleeps == []
 
 
 def test_too_old_version_is_refused(fake_airflow: Any) -> None:
