@@ -31,7 +31,16 @@ from lockgate.federation.workspace_env import apply_overrides, env_overrides, re
 DEFAULT_FILE = "lockgate.yaml"
 WORKSPACE_ENV = "LOCKGATE_WORKSPACE"
 DEFAULT_STORE = "sqlite:///.lockgate/lockgate.db"
-KNOWN_SECTIONS = ("store", "store_env", "adapters", "openlineage", "portal", "automation")
+KNOWN_SECTIONS = (
+    "store",
+    "store_env",
+    "adapters",
+    "openlineage",
+    "portal",
+    "automation",
+    "checks",
+    "connections",
+)
 NAME_PATTERN = r"^[a-z0-9_-]+$"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
@@ -61,6 +70,10 @@ class Workspace:
     openlineage: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     portal: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     automation: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    checks: tuple[Mapping[str, Any], ...] = ()
+    """The raw ``checks:`` entries (validated by :mod:`lockgate.federation.checks.declared`)."""
+    connections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """``connections:`` by name (``url_env`` already resolved to ``url``), for SQL checks."""
 
     @property
     def base_dir(self) -> Path:
@@ -91,7 +104,9 @@ class _TopSchema(Schema):
     adapters = fields.List(fields.Dict(keys=fields.String()), load_default=list, allow_none=True)
     openlineage = fields.Dict(keys=fields.String(), load_default=dict, allow_none=True)
     portal = fields.Dict(keys=fields.String(), load_default=dict, allow_none=True)
-    automation = fields.Dict(keys=fields.String(), load_default=dict, allow_none=True)
+    automation = fields.Raw(load_default=dict, allow_none=True)  # a list of rules or a mapping
+    checks = fields.List(fields.Dict(keys=fields.String()), load_default=list, allow_none=True)
+    connections = fields.Dict(keys=fields.String(), values=fields.Dict(), load_default=dict, allow_none=True)
 
 
 class _EntrySchema(Schema):
@@ -159,8 +174,26 @@ def load_workspace(
         adapters=adapters,
         openlineage=MappingProxyType(dict(top.get("openlineage") or {})),
         portal=MappingProxyType(dict(top.get("portal") or {})),
-        automation=MappingProxyType(dict(top.get("automation") or {})),
+        automation=MappingProxyType(_automation(top.get("automation"), shown, node)),
+        checks=tuple(MappingProxyType(dict(c)) for c in top.get("checks") or ()),
+        connections=MappingProxyType(dict(top.get("connections") or {})),
     )
+
+
+def _automation(raw: Any, shown: str, node: yaml.Node | None) -> dict[str, Any]:
+    """The ``automation:`` section as a mapping (the list form becomes ``{"rules": [...]}``); its
+    contents are validated by lockgate.federation.automation.config."""
+    if raw is None:
+        return {}
+    if isinstance(raw, list):
+        return {"rules": raw}
+    if not isinstance(raw, Mapping):
+        raise ConfigError(
+            f"automation must be a list of rules or a mapping, got {type(raw).__name__}",
+            where=_at(shown, node, ("automation",)),
+            fix="see docs/automation.md for the shape of the section",
+        )
+    return dict(raw)
 
 
 def _read(file: Path, shown: str) -> tuple[dict[str, Any], yaml.Node | None]:

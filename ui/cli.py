@@ -63,6 +63,41 @@ def run_gunicorn(factory: Callable[[], Any], *, host: str, port: int, workers: i
     _Server().run()
 
 
+def start_daemon(workspace_path: Path, overrides: Mapping[str, str]) -> Callable[[], None]:
+    """The automation daemon in a background thread with its own store and adapters; returns
+    the function that stops it (and releases its lease)."""
+    import threading
+
+    from lockgate.federation.automation.daemon import workspace_daemon
+    from lockgate.federation.store import Store
+    from lockgate.federation.workspace import load_workspace
+
+    workspace = load_workspace(workspace_path, overrides=overrides)
+    stop = threading.Event()
+
+    def loop() -> None:
+        store = Store.open(workspace.store_url)
+        adapters = {entry.name: entry.create() for entry in workspace.adapters}
+        try:
+            daemon = workspace_daemon(
+                workspace, store, adapters, on_error=lambda err: click.echo(f"automation: {err}", err=True)
+            )
+            daemon.run(stop)
+        finally:
+            for adapter in adapters.values():
+                adapter.close()
+            store.close()
+
+    thread = threading.Thread(target=loop, name="lockgate-automation", daemon=True)
+    thread.start()
+
+    def halt() -> None:
+        stop.set()
+        thread.join(timeout=30)
+
+    return halt
+
+
 @click.command("serve")
 @click.option("--host", default=DEFAULT_HOST, show_default=True, help="Interface to bind.")
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))
@@ -73,8 +108,11 @@ def run_gunicorn(factory: Callable[[], Any], *, host: str, port: int, workers: i
 @click.option(
     "--dev", is_flag=True, help="Flask's development server with the reloader (never in production)."
 )
+@click.option("--daemon/--no-daemon", default=True, show_default=True, help="Run the automation daemon too.")
 @click.pass_context
-def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, dev: bool) -> None:
+def serve(
+    ctx: click.Context, host: str, port: int, workers: int, threads: int, dev: bool, daemon: bool
+) -> None:
     """Serve the lineage portal and the JSON API (binds 127.0.0.1 unless told otherwise)."""
     workspace_path, overrides = _workspace_args(ctx)
     factory = app_factory(workspace_path, overrides)
@@ -89,8 +127,12 @@ def serve(ctx: click.Context, host: str, port: int, workers: int, threads: int, 
     if not conf.writes_enabled:
         click.echo(f"note: writes are disabled until {conf.token_env} is set in the environment", err=True)
     click.echo(f"lockgate portal on http://{host}:{port}/ (API at /api/v1, OpenAPI at /api/v1/openapi.json)")
-    if dev:
-        app.run(host=host, port=port, debug=True, use_reloader=True)
-        return
-    app.extensions["lockgate"].close()  # the workers open their own store connections
-    run_gunicorn(factory, host=host, port=port, workers=workers, threads=threads)
+    halt = start_daemon(workspace_path, overrides) if daemon else (lambda: None)
+    try:
+        if dev:
+            app.run(host=host, port=port, debug=True, use_reloader=True)
+            return
+        app.extensions["lockgate"].close()  # the workers open their own store connections
+        run_gunicorn(factory, host=host, port=port, workers=workers, threads=threads)
+    finally:
+        halt()

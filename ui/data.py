@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -28,10 +28,10 @@ from lockgate.federation.specs import CheckResult
 from lockgate.federation.status import AssetState, AssetStatus, SyncState
 from lockgate.federation.store import Store
 from lockgate.federation.sync import build_graph, idempotency_key, launch, plan_launch, select_keys, wait
+from lockgate.ui.partitions import Definitions, PartitionHealth, PartitionIndex, health
 
 RUN_KINDS = (EventKind.RUN_REQUESTED, EventKind.RUN_STARTED, EventKind.RUN_SUCCEEDED, EventKind.RUN_FAILED)
 _PAGE = 1000
-_MAX_PAGES = 200
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -94,8 +94,11 @@ class PortalData:
         adapter_factory: AdapterFactory | None = None,
         refresh_seconds: float = 1.0,
         owns_store: bool = False,
+        partitions: Definitions | None = None,
     ) -> None:
         self.store = store
+        self.partitions = PartitionIndex(partitions)
+        """Partitions definitions per asset of the current graph (see lockgate.ui.partitions)."""
         self._owns_store = owns_store
         self._factory = adapter_factory
         self._refresh = refresh_seconds
@@ -153,17 +156,30 @@ class PortalData:
     def tail(
         self, *, asset_key: AssetKey | None = None, kinds: Iterable[EventKind], keep: int = 200
     ) -> list[tuple[int, Event]]:
-        """The newest ``keep`` events matching, oldest first (pages forward through the log)."""
-        kept: deque[tuple[int, Event]] = deque(maxlen=keep)
-        after: int | None = None
+        """The newest ``keep`` events matching, oldest first: read backward from the newest
+        (``Store.events(newest_first=True)``), so the cost follows ``keep``, not the log's size."""
+        found: list[tuple[int, Event]] = []
+        before: int | None = None
         wanted = tuple(kinds)
-        for _ in range(_MAX_PAGES):
-            page = self.store.events(asset_key=asset_key, kinds=wanted, after_id=after, limit=_PAGE)
-            kept.extend(page)
-            if len(page) < _PAGE:
+        while len(found) < keep:
+            size = min(_PAGE, keep - len(found))
+            page = self.store.events(
+                asset_key=asset_key, kinds=wanted, before_id=before, limit=size, newest_first=True
+            )
+            found.extend(page)
+            if len(page) < size:
                 break
-            after = page[-1][0]
-        return list(kept)
+            before = page[-1][0]
+        found.reverse()
+        return found
+
+    def partition_health(self, key: AssetKey) -> PartitionHealth:
+        """Status counts and bar segments of ``key`` from the stored ranges (one indexed read)."""
+        defn = self.partitions.of(self.snapshot().graph).get(key)
+        ranges = self.store.partition_ranges([key]).get(key, {})
+        if defn is None and not ranges:
+            return PartitionHealth(total=None)
+        return health(ranges, defn, dynamic=self.store.dynamic_partitions() if defn is not None else None)
 
     # -- runs ----------------------------------------------------------------------------------
     def runs(self, *, keep: int = 5000) -> list[RunView]:

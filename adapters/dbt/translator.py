@@ -154,6 +154,9 @@ class DbtTranslator:
         contract = node.get("contract") or config.get("contract") or {}
         if isinstance(contract, Mapping) and contract.get("enforced"):
             meta["contract_enforced"] = True
+        own = {k: v for k, v in _lockgate_meta(node).items() if k in ("automation", "partitions")}
+        if own:  # meta.lockgate.automation / .partitions, read by lockgate's automation
+            meta["lockgate"] = own
         return meta
 
     def get_columns(self, node: Node) -> tuple[ColumnSpec, ...]:

@@ -55,10 +55,14 @@ class Launcher:
         adapters: Mapping[str, Adapter],
         policy: LaunchPolicy | None = None,
         sink: Callable[[Sequence[Event]], None] | None = None,
+        only: Callable[[QueuedRun], bool] | None = None,
     ) -> None:
+        """``only`` restricts which queued runs this launcher polls and launches (a backfill's
+        own); the others still count against the concurrency limits."""
         self.adapters = adapters
         self.policy = policy or LaunchPolicy()
         self._sink = sink
+        self._only = only
 
     def step(self, store: Store, now: datetime) -> list[RunHandle]:
         """Poll what runs, launch what may start; returns the handles of runs launched now."""
@@ -67,7 +71,9 @@ class Launcher:
         running: list[QueuedRun] = []
         launched: list[RunHandle] = []
         for run in active:
-            if run.state is RunQueueState.LAUNCHING:  # a crash mid-launch: same key again
+            if self._only is not None and not self._only(run):
+                running.append(run)
+            elif run.state is RunQueueState.LAUNCHING:  # a crash mid-launch: same key again
                 handle = self._launch(store, run, now, sink, bump=False)
                 if handle is not None:
                     launched.append(handle)
@@ -78,6 +84,8 @@ class Launcher:
         by_tag = Counter(slot for r in running for slot in _tag_slots(r.request))
         for run in store.run_queue([RunQueueState.QUEUED]):
             if run.not_before is not None and run.not_before > now:
+                continue
+            if self._only is not None and not self._only(run):
                 continue
             limit = self.policy.per_adapter.get(run.adapter, self.policy.default_per_adapter)
             slots = _tag_slots(run.request)

@@ -152,6 +152,19 @@ def write_tick(
                 for e in evaluations
             ],
         )
+    enqueue(session, queued, tick_id=tick_id, now=started_at)
+    return tick_id
+
+
+def enqueue(
+    session: Session,
+    queued: Sequence[tuple[RunRequest, str, int]],
+    *,
+    tick_id: int | None,
+    now: datetime,
+) -> int:
+    """Insert requests into the run queue, skipping idempotency keys already there; returns how
+    many were new."""
     have = set()
     if queued:
         wanted = [r.idempotency_key for r, _, _ in queued]
@@ -173,15 +186,15 @@ def write_tick(
             "launched_at": None,
             "run_id": None,
             "message": "",
-            "created_at": started_at,
-            "updated_at": started_at,
+            "created_at": now,
+            "updated_at": now,
         }
         for request, adapter, priority in queued
         if request.idempotency_key not in have
     ]
     if rows:
         session.execute(insert(RunQueueRow), rows)
-    return tick_id
+    return len(rows)
 
 
 def read_evaluations(session: Session, asset: AssetKey, limit: int) -> list[tuple[int, datetime, Evaluation]]:

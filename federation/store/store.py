@@ -154,10 +154,22 @@ class Store:
             writes.set_sync(session, _sync_values(state))
         return state
 
-    def record_events(self, events: Sequence[Event]) -> int:
+    def record_events(
+        self,
+        events: Sequence[Event],
+        *,
+        runs: Sequence[str] = (),
+        complete: Callable[[list[tuple[int, Event]]], Sequence[Event]] | None = None,
+    ) -> int:
         """Append events (skipping ids already held) and update derived status. Returns how many
-        were new."""
+        were new.
+
+        With ``complete``, the events already logged for the run ids ``runs`` are read inside the
+        same write transaction (writers are serialised, so every earlier write is visible) and
+        the events ``complete`` derives from them are appended along with ``events``."""
         with self._writing("recording events") as session:
+            if complete is not None:
+                events = [*events, *complete(writes.run_events(session, runs))]
             logged = writes.append_events(session, events)
             writes.update_derived(session, logged)
         return len(logged)
@@ -249,9 +261,15 @@ class Store:
         run_id: str | None = None,
         after_id: int | None = None,
         limit: int = 100,
+        newest_first: bool = False,
+        before_id: int | None = None,
     ) -> list[tuple[int, Event]]:
-        """Events in log order with their log ids, filtered; ``after_id`` pages forward."""
-        query = select(EventRow.id, EventRow.payload).order_by(EventRow.id).limit(limit)
+        """Events in log order with their log ids, filtered; ``after_id`` pages forward.
+
+        ``newest_first`` returns the newest ``limit`` events, newest first (one backward read of the
+        ``(asset_key, id)`` index, not a scan of the whole log); ``before_id`` pages backward."""
+        order = EventRow.id.desc() if newest_first else EventRow.id
+        query = select(EventRow.id, EventRow.payload).order_by(order).limit(limit)
         if asset_key is not None:
             query = query.where(EventRow.asset_key == codec.key_text(asset_key))
         if kinds is not None:
@@ -260,6 +278,8 @@ class Store:
             query = query.where(EventRow.run_id == run_id)
         if after_id is not None:
             query = query.where(EventRow.id > after_id)
+        if before_id is not None:
+            query = query.where(EventRow.id < before_id)
 
         def work(session: Session) -> list[tuple[int, Event]]:
             return [(row.id, codec.event_from_doc(row.payload)) for row in session.execute(query)]
@@ -407,6 +427,12 @@ class Store:
         """Queued runs in the given states, highest priority first, then oldest."""
         wanted = list(states)
         return self._reading("reading the run queue", lambda s: store_automation.read_queue(s, wanted))
+
+    def enqueue_runs(self, queued: Sequence[tuple[RunRequest, str, int]], *, now: datetime) -> int:
+        """Queue (request, adapter name, priority) outside a tick (backfills); an idempotency key
+        already queued is skipped. Returns how many were new."""
+        with self._writing("queueing runs") as session:
+            return store_automation.enqueue(session, queued, tick_id=None, now=now)
 
     def update_queued_run(self, run: int, *, now: datetime, **changes: Any) -> None:
         """Set columns (state, attempts, not_before, launched_at, run_id, message) of one run."""

@@ -101,13 +101,18 @@ class MaterializationSchema(Schema):
 
 
 class PartitionSchema(Schema):
-    partition = fields.String(dump_only=True)
+    """One range of consecutive partitions in one status."""
+
     status = fields.String(dump_only=True)
+    first = fields.String(dump_only=True)
+    last = fields.String(dump_only=True)
+    count = fields.Integer(dump_only=True, allow_none=True)
 
 
 summary_schema = AssetSummarySchema()
 asset_schema = AssetSchema()
 check_schema = CheckSchema()
+partition_schema = PartitionSchema()
 materialization_schema = MaterializationSchema()
 
 
@@ -223,9 +228,24 @@ def asset_materializations(key: str) -> Response:
 
 @api.get("/assets/<path:key>/partitions")
 def asset_partitions(key: str) -> Response:
-    load_args(PageArgs(), request.args)
-    lookup(data().snapshot().graph, key)
-    return collection([], 0)  # partition tracking lands with the partitions work package
+    """Status ranges (materialized, failed, in_progress and, with a known definition, missing) in
+    key order, paginated; ``counts`` per status and ``partitions`` (the total) when known."""
+    args = load_args(PageArgs(), request.args)
+    portal = data()
+    asset_key = lookup(portal.snapshot().graph, key)
+    found = portal.partition_health(asset_key)
+    ranges = sorted(found.segments, key=lambda s: (s.left, s.status))
+    page = ranges[args["offset"] : args["offset"] + args["limit"]]
+    body = {
+        "items": [
+            partition_schema.dump({"status": s.status, "first": s.first, "last": s.last, "count": s.count})
+            for s in page
+        ],
+        "total_entries": len(ranges),
+        "partitions": found.total,
+        "counts": dict(found.counts),
+    }
+    return jsonify(body)
 
 
 def _event_doc(log_id: int, event: Event) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """HTML pages: overview, catalog, asset, lineage explorer, runs, materialize and sign-in."""
 
 from lockgate.ui.pages import asset as asset
+from lockgate.ui.pages import backfill as backfill
 from lockgate.ui.pages import catalog as catalog
 from lockgate.ui.pages import lineage as lineage
 from lockgate.ui.pages import overview as overview

@@ -24,6 +24,7 @@ from lockgate.ui.problems import Problem
 
 TIMELINE = 60
 HISTORY = 200
+EXPLAINED = 5
 
 
 def parse_key(text: str) -> AssetKey:
@@ -76,6 +77,10 @@ def asset(key: str) -> str:
         writes_disabled=writes_disabled_reason(),
         signed_in=signed_in(),
         csrf=csrf_token(),
+        health=portal.partition_health(asset_key),
+        evaluations=portal.store.evaluations(asset_key, limit=EXPLAINED),
+        backfill_id=request.args.get("backfill", "")[:100],
+        backfill_queued=request.args.get("queued", "")[:10],
     )
 
 

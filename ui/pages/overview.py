@@ -55,4 +55,5 @@ def overview() -> str:
         stale=stale[:SHOWN],
         stale_total=len(stale),
         syncs=sorted(snap.syncs, key=lambda s: s.adapter),
+        outbox=portal.store.openlineage_outbox(),
     )

@@ -1,0 +1,196 @@
+"""Partitions definitions from plain data: the workspace's ``partitions:``, dbt's
+``meta.lockgate.partitions`` and an Airflow DAG's schedule.
+
+The data form (YAML or JSON)::
+
+    {type: daily, start: "2024-01-01", timezone: "Europe/Berlin", end_offset: 1}
+    {type: hourly | weekly | monthly, start: ..., timezone: ..., end: ..., end_offset: ...}
+    {type: cron, cron: "0 6 * * 1-5", start: "2024-01-01T06:00", timezone: ..., fmt: "%Y-%m-%d"}
+    {type: static, keys: [eu, us]}
+    {type: dynamic, name: customers}
+    {type: multi, dimensions: {date: {type: daily, start: ...}, region: {type: static, keys: [...]}}}
+
+``daily: "2024-01-01"`` (a one-key mapping of a time type to its start) is a shorthand.
+Every error names ``where`` and the offending key.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from lockgate.federation.errors import ConfigError
+from lockgate.federation.partitions.definitions import (
+    DAILY_FORMAT,
+    HOURLY_FORMAT,
+    DynamicPartitions,
+    MultiPartitions,
+    OneDimension,
+    PartitionsDefinition,
+    StaticPartitions,
+    TimeWindowPartitions,
+    daily,
+    hourly,
+    monthly,
+    weekly,
+)
+
+TIME_TYPES = ("hourly", "daily", "weekly", "monthly")
+TYPES = (*TIME_TYPES, "cron", "static", "dynamic", "multi")
+_TIME_KEYS = frozenset({"type", "start", "timezone", "end", "end_offset"})
+_ALLOWED: dict[str, frozenset[str]] = {
+    **dict.fromkeys(TIME_TYPES, _TIME_KEYS),
+    "cron": _TIME_KEYS | {"cron", "fmt"},
+    "static": frozenset({"type", "keys"}),
+    "dynamic": frozenset({"type", "name"}),
+    "multi": frozenset({"type", "dimensions"}),
+}
+_SHAPE = "write e.g. {type: daily, start: '2024-01-01'}; the types are: " + ", ".join(TYPES)
+
+
+def parse_partitions(doc: Any, *, where: str) -> PartitionsDefinition:
+    """The definition ``doc`` describes; :class:`ConfigError` naming ``where`` otherwise."""
+    if isinstance(doc, Mapping) and "type" not in doc and len(doc) == 1:
+        ((kind, start),) = doc.items()
+        if kind in TIME_TYPES and isinstance(start, str | datetime):
+            doc = {"type": kind, "start": start}
+    if not isinstance(doc, Mapping):
+        raise ConfigError(f"partitions must be a mapping, got {doc!r}", where=where, fix=_SHAPE)
+    kind = doc.get("type")
+    if kind not in _ALLOWED:
+        raise ConfigError(f"unknown partitions type {kind!r}", where=f"{where}.type", fix=_SHAPE)
+    unknown = sorted(str(k) for k in doc if k not in _ALLOWED[kind])
+    if unknown:
+        raise ConfigError(
+            f"unknown key {unknown[0]!r} for {kind} partitions",
+            where=f"{where}.{unknown[0]}",
+            fix="use only: " + ", ".join(sorted(_ALLOWED[kind])),
+        )
+    if kind == "multi":
+        return _multi(doc, where)
+    try:
+        return _one(kind, doc, where)
+    except ConfigError as err:
+        if err.where and err.where.startswith(where):
+            raise
+        raise ConfigError(err.what, where=where, fix=err.fix) from None
+
+
+def _one(kind: str, doc: Mapping[str, Any], where: str) -> OneDimension:
+    if kind == "static":
+        keys = doc.get("keys")
+        if not isinstance(keys, list) or not keys or not all(isinstance(k, str) for k in keys):
+            raise ConfigError(
+                f"static partitions need a non-empty list of string keys, got {keys!r}",
+                where=f"{where}.keys",
+                fix="write e.g. keys: [eu, us]",
+            )
+        return StaticPartitions(keys=tuple(keys))
+    if kind == "dynamic":
+        name = doc.get("name")
+        if not isinstance(name, str) or not name:
+            raise ConfigError(
+                f"dynamic partitions need a name, got {name!r}",
+                where=f"{where}.name",
+                fix="write e.g. name: customers",
+            )
+        return DynamicPartitions(name=name)
+    start = _text(doc, "start", where, required=True)
+    assert start is not None
+    timezone = _text(doc, "timezone", where) or "UTC"
+    end = _text(doc, "end", where)
+    offset = doc.get("end_offset", 0)
+    if not isinstance(offset, int) or isinstance(offset, bool):
+        raise ConfigError(
+            f"end_offset must be a whole number, got {offset!r}",
+            where=f"{where}.end_offset",
+            fix="write e.g. 1",
+        )
+    if kind == "cron":
+        cron = _text(doc, "cron", where, required=True)
+        assert cron is not None
+        fmt = _text(doc, "fmt", where) or (HOURLY_FORMAT if cron.split()[1:2] == ["*"] else DAILY_FORMAT)
+        return TimeWindowPartitions(
+            cron=cron,
+            start=_moment(start, where),
+            timezone=timezone,
+            end=None if end is None else _moment(end, where),
+            end_offset=offset,
+            fmt=fmt,
+        )
+    if kind == "hourly":
+        return hourly(start, timezone=timezone, end=end, end_offset=offset)
+    if kind == "weekly":
+        return weekly(start, timezone=timezone, end=end, end_offset=offset)
+    if kind == "monthly":
+        return monthly(start, timezone=timezone, end=end, end_offset=offset)
+    return daily(start, timezone=timezone, end=end, end_offset=offset)
+
+
+def _multi(doc: Mapping[str, Any], where: str) -> MultiPartitions:
+    dims = doc.get("dimensions")
+    if not isinstance(dims, Mapping) or len(dims) != 2:
+        msg = "multi partitions need exactly two named dimensions"
+        raise ConfigError(
+            msg,
+            where=f"{where}.dimensions",
+            fix="write e.g. dimensions: {date: {type: daily, start: '2024-01-01'}, "
+            "region: {type: static, keys: [eu]}}",
+        )
+    parsed: list[tuple[str, OneDimension]] = []
+    for name, sub in dims.items():
+        found = parse_partitions(sub, where=f"{where}.dimensions.{name}")
+        if isinstance(found, MultiPartitions):
+            msg = "a dimension cannot itself be multi partitions"
+            raise ConfigError(
+                msg,
+                where=f"{where}.dimensions.{name}",
+                fix="use a time, static or dynamic dimension",
+            )
+        parsed.append((str(name), found))
+    return MultiPartitions(dimensions=(parsed[0], parsed[1]))
+
+
+def _text(doc: Mapping[str, Any], key: str, where: str, *, required: bool = False) -> str | None:
+    value = doc.get(key)
+    if value is None:
+        if required:
+            raise ConfigError(f"{key} is required", where=f"{where}.{key}", fix=_SHAPE)
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None).isoformat()
+    if hasattr(value, "isoformat"):  # a YAML date
+        return str(value.isoformat())
+    if not isinstance(value, str):
+        raise ConfigError(f"{key} must be a string, got {value!r}", where=f"{where}.{key}", fix=_SHAPE)
+    return value
+
+
+def _moment(text: str, where: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(
+            f"{text!r} is not a date", where=where, fix="write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM"
+        ) from None
+
+
+def schedule_partitions(
+    partitioning: str, *, start: str | None, timezone: str = "UTC"
+) -> PartitionsDefinition | None:
+    """An Airflow DAG's partitions from its ``partitioning`` (``daily``/``hourly``/``none``, as the
+    Airflow adapter records it) and its start: the DAG's first data interval. ``None`` without a
+    start or for an unpartitioned DAG. Keys match the adapter's (``2024-01-31``,
+    ``2024-01-31-05:00``), so observed runs land on these partitions."""
+    if start is None or partitioning not in ("daily", "hourly"):
+        return None
+    moment = _moment(start, "the DAG's start").replace(tzinfo=None)
+    if partitioning == "daily":
+        return daily(moment.date().isoformat(), timezone=timezone)
+    return TimeWindowPartitions(
+        cron="0 * * * *",
+        start=moment.replace(minute=0, second=0, microsecond=0),
+        timezone=timezone,
+        fmt="%Y-%m-%d-%H:00",
+    )
