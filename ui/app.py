@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from flask import Flask, Response, render_template, request
 from werkzeug.exceptions import HTTPException
 
+from lockgate.federation import lineage_out
 from lockgate.federation.errors import ConfigError, LaunchError, LockgateError
 from lockgate.ui import render
 from lockgate.ui.api import api
@@ -18,6 +19,7 @@ from lockgate.ui.auth import csrf_token, require_read, writes_disabled_reason
 from lockgate.ui.auth import settings as current_settings
 from lockgate.ui.data import AdapterFactory, PortalData
 from lockgate.ui.pages import pages
+from lockgate.ui.partitions import definitions_for
 from lockgate.ui.problems import Problem, from_error, problem_response
 from lockgate.ui.settings import PortalSettings
 
@@ -63,6 +65,8 @@ def create_app(
     if settings is None:
         portal = workspace.portal if workspace is not None else {}
         settings = PortalSettings.from_mapping(portal, where=str(workspace.path) if workspace else "portal")
+    if workspace is not None:  # runs launched from the portal emit OpenLineage as configured
+        lineage_out.attach(store, workspace.openlineage)
     base = workspace.base_dir if workspace is not None else Path.cwd()
     instance = Path(instance_path) if instance_path is not None else base / ".lockgate" / "instance"
     app = Flask(__name__, instance_path=str(instance.resolve()), static_url_path="/static")
@@ -79,6 +83,7 @@ def create_app(
         adapter_factory=_factory(workspace, adapters),
         refresh_seconds=settings.refresh_seconds,
         owns_store=owns_store,
+        partitions=definitions_for(workspace, store),
     )
     app.extensions[EXTENSION] = data
     atexit.register(data.close)

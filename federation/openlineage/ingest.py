@@ -44,9 +44,14 @@ class IngestResult:
     events: tuple[Event, ...]
     new_assets: tuple[AssetKey, ...]
     warnings: tuple[str, ...]
+    changed: tuple[AssetKey, ...] = ()
+    """Keys of specs this call created or changed (empty: nothing to write but events)."""
 
 
-class _Index:
+class KnownIndex:
+    """What ingest matches against: the known specs by key, dataset and job. Build it once per
+    version of the graph and pass it to :func:`ingest` (``known=``); ingest never mutates it."""
+
     def __init__(self, known: Iterable[AssetSpec], namespaces: Namespaces) -> None:
         self.specs: dict[AssetKey, AssetSpec] = {}
         self.datasets: dict[DatasetRef, AssetKey] = {}
@@ -97,14 +102,15 @@ def _description(facets: Mapping[str, Any]) -> str:
 
 
 class _Ingest:
-    def __init__(self, index: _Index, adapter: str) -> None:
+    def __init__(self, index: KnownIndex, adapter: str) -> None:
         self.index = index
         self.adapter = adapter
         self.new: dict[AssetKey, AssetSpec] = {}
+        self.datasets: dict[DatasetRef, AssetKey] = {}
 
     def dataset(self, item: Mapping[str, Any], deps: Sequence[AssetKey] = ()) -> AssetKey:
         ref = DatasetRef(namespace=item["namespace"], name=item["name"])
-        known = self.index.datasets.get(ref)
+        known = self.datasets.get(ref) or self.index.datasets.get(ref)
         if known is not None and known not in self.new:
             return known
         facets = item.get("facets") or {}
@@ -125,7 +131,7 @@ class _Ingest:
             description=_description(facets) or spec.description,
         )
         self.new[key] = spec
-        self.index.datasets[ref] = key
+        self.datasets[ref] = key
         return key
 
     def flow(
@@ -136,45 +142,112 @@ class _Ingest:
         return inputs, list(dict.fromkeys(outputs))
 
 
-def _events(doc: Mapping[str, Any], targets: Sequence[AssetKey], adapter: str) -> list[Event]:
-    run_id = doc["run"]["runId"]
-    event_type = doc.get("eventType") or "OTHER"
-    when = parse_time(doc["eventTime"])
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunStep:
+    """One run event's identity and what its lockgate events need (rebuilt from stored events
+    by :func:`steps_from_events`, so a later request can complete an earlier one's run)."""
+
+    run_id: str
+    event_type: str
+    event_time: str
+    job_namespace: str
+    job_name: str
+    producer: str
+    message: str = ""
+
+
+def step_of(doc: Mapping[str, Any]) -> RunStep:
+    facet = (doc["run"].get("facets") or {}).get("errorMessage") or {}
+    message = str(facet.get("message") or "") if isinstance(facet, Mapping) else ""
+    return RunStep(
+        run_id=doc["run"]["runId"],
+        event_type=doc.get("eventType") or "OTHER",
+        event_time=doc["eventTime"],
+        job_namespace=doc["job"]["namespace"],
+        job_name=doc["job"]["name"],
+        producer=doc["producer"],
+        message=message,
+    )
+
+
+def events_of(step: RunStep, targets: Sequence[AssetKey | None], adapter: str) -> list[Event]:
+    """lockgate's events for one run event and its targets (the job's asset and the outputs).
+    Ids are deterministic in (runId, eventType, eventTime, asset): recording twice is a no-op."""
+    when = parse_time(step.event_time)
     assert when is not None
-    job = doc["job"]
-    meta = {"openlineage_job": f"{job['namespace']}/{job['name']}", "producer": doc["producer"],
-            "event_type": event_type}  # fmt: skip
-    base = f"openlineage:{run_id}:{event_type}:{doc['eventTime']}"
-    common: dict[str, Any] = {"adapter": adapter, "timestamp": when, "run_id": run_id, "metadata": meta}
+    job = f"{step.job_namespace}/{step.job_name}"
+    meta = {"openlineage_job": job, "producer": step.producer, "event_type": step.event_type,
+            "event_time": step.event_time, "job_namespace": step.job_namespace,
+            "job_name": step.job_name}  # fmt: skip
+    base = f"openlineage:{step.run_id}:{step.event_type}:{step.event_time}"
+    common: dict[str, Any] = {"adapter": adapter, "timestamp": when, "run_id": step.run_id, "metadata": meta}
     out: list[Event] = []
-    for key in targets:
-        eid = f"{base}:{key}"
-        if event_type in ("START", "RUNNING"):
+    # with no target yet, a run-level event keeps the step, for a later event naming outputs
+    for key in targets or [None]:
+        eid = f"{base}:{key or 'run'}"
+        if step.event_type in ("START", "RUNNING"):
             out.append(RunStarted(event_id=eid, asset_key=key, **common))
-        elif event_type == "COMPLETE":
-            out.append(Materialization(event_id=f"{eid}:materialization", asset_key=key, **common))
+        elif step.event_type == "COMPLETE":
+            if key is not None:
+                out.append(Materialization(event_id=f"{eid}:materialization", asset_key=key, **common))
             out.append(RunSucceeded(event_id=eid, asset_key=key, **common))
-        elif event_type in ("FAIL", "ABORT"):
-            facet = (doc["run"].get("facets") or {}).get("errorMessage") or {}
-            message = str(facet.get("message") or "") if isinstance(facet, Mapping) else ""
-            text = (
-                message
-                or f"the OpenLineage run {run_id} of job {meta['openlineage_job']} ended in {event_type}"
+        elif step.event_type in ("FAIL", "ABORT"):
+            text = step.message or (
+                f"the OpenLineage run {step.run_id} of job {job} ended in {step.event_type}"
             )
             out.append(RunFailed(event_id=eid, asset_key=key, message=text, **common))
     return out
 
 
+def _events(doc: Mapping[str, Any], targets: Sequence[AssetKey], adapter: str) -> list[Event]:
+    return events_of(step_of(doc), targets, adapter)
+
+
+def steps_from_events(events: Iterable[Event], adapter: str = SYSTEM) -> tuple[list[RunStep], set[AssetKey]]:
+    """The run events (and the union of their targets) that recorded ``events`` came from."""
+    steps: dict[tuple[str, str], RunStep] = {}
+    targets: set[AssetKey] = set()
+    for event in events:
+        meta = event.metadata
+        if event.adapter != adapter or event.run_id is None or not isinstance(meta.get("event_time"), str):
+            continue
+        if event.asset_key is not None:
+            targets.add(event.asset_key)
+        step = RunStep(
+            run_id=event.run_id,
+            event_type=str(meta.get("event_type")),
+            event_time=str(meta["event_time"]),
+            job_namespace=str(meta.get("job_namespace")),
+            job_name=str(meta.get("job_name")),
+            producer=str(meta.get("producer")),
+            message=event.message if isinstance(event, RunFailed) else "",
+        )
+        steps.setdefault((step.event_type, step.event_time), step)
+    return list(steps.values()), targets
+
+
+def completion(events: Sequence[Event], adapter: str = SYSTEM, steps: Iterable[RunStep] = ()) -> list[Event]:
+    """Given every recorded event of one run (and ``steps``, run events that may have had no
+    target of their own), the events still missing: each run event applied to the union of
+    every event's targets (ACCUMULATIVE: outputs named by START count for a COMPLETE that names
+    none, in whatever order they arrived)."""
+    found, targets = steps_from_events(events, adapter)
+    steps = list({(s.event_type, s.event_time): s for s in [*found, *steps]}.values())
+    held = {e.event_id for e in events}
+    ordered = sorted(targets)
+    return [e for step in steps for e in events_of(step, ordered, adapter) if e.event_id not in held]
+
+
 def ingest(
     docs: Sequence[Mapping[str, Any]],
-    known: Iterable[AssetSpec],
+    known: Iterable[AssetSpec] | KnownIndex,
     *,
     adapter: str = SYSTEM,
     namespaces: Namespaces | None = None,
 ) -> IngestResult:
     """Check ``docs`` (raises :class:`OpenLineageError` naming every problem) and map them."""
     warnings = check_batch(list(docs))
-    index = _Index(known, namespaces or Namespaces())
+    index = known if isinstance(known, KnownIndex) else KnownIndex(known, namespaces or Namespaces())
     work = _Ingest(index, adapter)
     outputs_by_run: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for doc in docs:
@@ -206,9 +279,11 @@ def ingest(
     own.update(work.new)
     new_keys = tuple(sorted(k for k in work.new if k not in index.specs))
     unique = list({e.event_id: e for e in events}.values())
+    changed = tuple(sorted(k for k, spec in work.new.items() if index.specs.get(k) != spec))
     return IngestResult(
         specs=tuple(own[k] for k in sorted(own)),
         events=tuple(unique),
         new_assets=new_keys,
         warnings=tuple(warnings),
+        changed=changed,
     )

@@ -19,6 +19,14 @@ from sqlalchemy.orm import Session
 
 from lockgate.federation.store.models import UTCDateTime
 
+_MAX_PARAMS = 30_000
+"""Bound parameters per multi-row statement (PostgreSQL allows 65,535)."""
+
+
+def _parts(rows: Sequence[tuple[Any, ...]], width: int) -> list[Sequence[tuple[Any, ...]]]:
+    size = max(1, _MAX_PARAMS // max(1, width))
+    return [rows[i : i + size] for i in range(0, len(rows), size)]
+
 
 class Bulk:
     """Bulk statements on the session's connection (and so in its transaction)."""
@@ -94,6 +102,39 @@ class Bulk:
             self._copy(scratch, [*columns, "_ord"], [(*row, i) for i, row in enumerate(rows)])
             self._conn.exec_driver_sql(f"{into} SELECT {names} FROM {scratch} ORDER BY _ord{conflict}")
             self._conn.exec_driver_sql(f"TRUNCATE {scratch}")
+
+    def insert_new(self, table: Table, columns: Sequence[str], rows: Sequence[tuple[Any, ...]], *,
+                   key: str) -> list[tuple[int, str]]:  # fmt: skip
+        """PostgreSQL: ``INSERT`` the rows skipping those whose unique ``key`` is held, in one
+        multi-row ``INSERT ... ON CONFLICT DO NOTHING RETURNING`` per chunk (one round trip, where
+        COPY through a scratch table takes five). Returns (id, key) of the rows inserted, by id."""
+        into = f"INSERT INTO {self._quote(table.name)} ({self._names(columns)}) VALUES "
+        tail = f" ON CONFLICT ({self._quote(key)}) DO NOTHING RETURNING id, {self._quote(key)}"
+        marks = "(" + ", ".join(self._mark(table, name) for name in columns) + ")"
+        found: list[tuple[int, str]] = []
+        for part in _parts(rows, len(columns)):
+            statement = into + ", ".join(marks for _ in part) + tail
+            params = [value for row in part for value in row]
+            found.extend((row[0], row[1]) for row in self._conn.exec_driver_sql(statement, tuple(params)))
+        return sorted(found)
+
+    def upsert(self, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+        """Insert-or-replace whole rows (tuples in table column order, from :meth:`rows`) by
+        primary key: ``INSERT ... ON CONFLICT (pk) DO UPDATE``, multi-row on PostgreSQL."""
+        if not rows:
+            return
+        names = [column.name for column in table.columns]
+        keys = [column.name for column in table.primary_key.columns]
+        changes = ", ".join(f"{self._quote(n)} = excluded.{self._quote(n)}" for n in names if n not in keys)
+        into = f"INSERT INTO {self._quote(table.name)} ({self._names(names)}) VALUES "
+        tail = f" ON CONFLICT ({self._names(keys)}) DO UPDATE SET {changes}"
+        marks = "(" + ", ".join(self._mark(table, name) for name in names) + ")"
+        if not self.postgres:
+            self._conn.exec_driver_sql(into + marks + tail, list(rows))
+            return
+        for part in _parts(rows, len(names)):
+            params = tuple(value for row in part for value in row)
+            self._conn.exec_driver_sql(into + ", ".join(marks for _ in part) + tail, params)
 
     def _copy(self, target: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
         """PostgreSQL ``COPY ... FROM STDIN`` through psycopg 3 (JSON text is parsed as JSONB)."""

@@ -33,6 +33,8 @@ from lockgate.federation.store.models import (
 )
 
 CHUNK = 2000
+SMALL = 2000
+"""Up to this many rows, PostgreSQL writes use one multi-row statement instead of COPY."""
 T = TypeVar("T")
 ASSETS: Table = AssetRow.__table__  # type: ignore[assignment]
 CHECKS: Table = CheckRow.__table__  # type: ignore[assignment]
@@ -175,6 +177,9 @@ def append_events(session: Session, events: Sequence[Event]) -> list[tuple[int, 
         rows.append((*row, event.run_id, bulk.time(event.timestamp), text))
     if not rows:
         return []
+    if bulk.postgres and len(rows) <= SMALL:
+        new = bulk.insert_new(EVENTS, (*_EVENT_COLUMNS, "payload"), rows, key="event_id")
+        return [(log_id, by_id[event_id]) for log_id, event_id in new]
     # Writers are serialised, so the rows above the current maximum are exactly the new ones.
     before = session.execute(select(func.coalesce(func.max(EventRow.id), 0))).scalar_one()
     bulk.insert(EVENTS, (*_EVENT_COLUMNS, "payload"), rows, skip_conflicts_on=("event_id",))
@@ -189,9 +194,22 @@ def _load(session: Session, table: Table, asset_keys: Sequence[str]) -> list[dic
     return found
 
 
+def run_events(session: Session, run_ids: Sequence[str]) -> list[tuple[int, Event]]:
+    """Every logged event of the runs ``run_ids``, in log order."""
+    found: list[tuple[int, Event]] = []
+    for part in chunks(sorted(set(run_ids))):
+        query = select(EventRow.id, EventRow.payload).where(EventRow.run_id.in_(part))
+        found.extend((row.id, codec.event_from_doc(row.payload)) for row in session.execute(query))
+    return sorted(found, key=lambda item: item[0])
+
+
 def _store(session: Session, table: Table, rows: list[dict[str, Any]], held: list[tuple[str, ...]]) -> None:
-    """Replace derived rows: delete the ``held`` primary keys, insert ``rows``."""
+    """Replace derived rows: delete the ``held`` primary keys, insert ``rows`` (a few rows: one
+    upsert statement instead)."""
     bulk = Bulk(session)
+    if 0 < len(rows) <= SMALL and len(held) <= len(rows):
+        bulk.upsert(table, bulk.rows(table, rows))  # callers' held keys are a subset of rows' keys
+        return
     key = [table.c[c.name] for c in table.primary_key.columns]
     for part in chunks(held):
         where = tuple_(*key).in_(part) if len(key) > 1 else key[0].in_([k[0] for k in part])

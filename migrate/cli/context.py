@@ -40,6 +40,9 @@ class AppContext:
             from lockgate.federation.store import Store
 
             self._store = Store.open(self.workspace().store_url)
+            from lockgate.federation.lineage_out import attach
+
+            attach(self._store, self.workspace().openlineage)  # runs it launches emit OpenLineage
         return self._store
 
     def graph(self) -> AssetGraph:

@@ -30,6 +30,9 @@ _BUILTIN: dict[str, str] = {
     "checks": "lockgate.migrate.cli.cmd_inspect:checks",
     "materialize": "lockgate.migrate.cli.cmd_materialize:materialize",
     "demo": "lockgate.migrate.cli.cmd_demo:demo",
+    "openlineage": "lockgate.migrate.cli.cmd_openlineage:openlineage",
+    "automation": "lockgate.migrate.cli.cmd_automation:automation",
+    "backfill": "lockgate.migrate.cli.cmd_backfill:backfill",
 }
 
 

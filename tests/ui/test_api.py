@@ -119,8 +119,10 @@ def test_materializations_newest_first_and_paginated(client: FlaskClient) -> Non
     assert body["items"][0]["run_id"] == "inv-4" and body["items"][0]["kind"] == "materialization"
 
 
-def test_partitions_are_an_empty_collection_until_partitions_land(client: FlaskClient) -> None:
-    assert client.get("/api/v1/assets/shop/orders/partitions").get_json() == {"items": [], "total_entries": 0}
+def test_an_unpartitioned_asset_has_no_partition_ranges(client: FlaskClient) -> None:
+    # partitioned assets: tests/ui/test_partitions_portal.py
+    body = client.get("/api/v1/assets/shop/orders/partitions").get_json()
+    assert body == {"items": [], "total_entries": 0, "partitions": None, "counts": {}}
 
 
 def test_adapters_and_their_sync_state(client: FlaskClient) -> None:
@@ -251,6 +253,7 @@ def test_openapi_document_describes_every_resource(client: FlaskClient) -> None:
         "/api/v1/runs",
         "/api/v1/adapters",
         "/api/v1/lineage",
+        "/api/v1/lineage/batch",
     }
     params = {p["name"] for p in doc["paths"]["/api/v1/assets"]["get"]["parameters"]}
     assert {"select", "q", "system", "group", "owner", "tag", "status", "limit", "offset"} <= params

@@ -10,6 +10,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import jsonify
 from flask.wrappers import Response
 
+from lockgate.ui.api import lineage_receiver
 from lockgate.ui.api.adapters import SyncStateSchema
 from lockgate.ui.api.assets import (
     AssetListArgs,
@@ -170,6 +171,7 @@ def build_spec() -> dict[str, Any]:
             }
         },
     )
+    lineage_receiver.add_paths(spec)
     result: dict[str, Any] = spec.to_dict()
     return result
 
