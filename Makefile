@@ -55,8 +55,12 @@ unit: $(STAMP) system-deps
 
 test: $(STAMP) system-deps reinstall lint typecheck imports unit
 
+# The in-process benchmarks. bench_airflow.py, bench_portal.py and bench_openlineage.py start real
+# servers and take minutes: run them one at a time (benchmarks/README.md).
 bench: $(STAMP)
-	$(BIN)/python benchmarks/run_all.py
+	$(BIN)/python benchmarks/bench_graph.py
+	$(BIN)/python benchmarks/bench_automation.py
+	$(BIN)/python benchmarks/bench_dbt_ingest.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache
