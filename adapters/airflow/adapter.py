@@ -45,6 +45,8 @@ class AirflowAdapter:
         self.cache = TaskCache(config.cache_dir, name=config.name, url=config.url)
         self._dags: dict[str, DagRecord] = {}
         self._producers: dict[AssetKey, tuple[str, ...]] = {}
+        self._tokens: dict[str, str] = {}
+        self._details: dict[str, tuple[str, dict[str, object]]] = {}
 
     # ---- discover -----------------------------------------------------------------------------
     def _wanted_dags(self) -> dict[str, DagRecord]:
@@ -67,6 +69,7 @@ class AirflowAdapter:
                 token = "v:" + cache.versions[dag_id]
             else:
                 token = f"p:{dag.last_parsed}:{dag.fileloc}"
+            self._tokens[dag_id] = token
             tasks = cache.get(dag_id, token)
             if tasks is None:
                 tasks = self.client.tasks(dag_id)
@@ -75,6 +78,17 @@ class AirflowAdapter:
         cache.keep_only(set(dags))
         cache.save()
         return out
+
+    def _dag_details(self, dag: DagRecord) -> dict[str, object] | None:
+        """Start date and catchup of a time-partitioned DAG, read again only when its version
+        (the task cache's token) moved; None for other DAGs (no request)."""
+        if not self.translator.needs_details(dag):
+            return None
+        token = self._tokens.get(dag.dag_id, "")
+        known = self._details.get(dag.dag_id)
+        if known is None or known[0] != token:
+            known = self._details[dag.dag_id] = (token, self.client.dag_details(dag.dag_id))
+        return known[1]
 
     def discover(self) -> Discovery:
         self.client.connect()
@@ -96,7 +110,8 @@ class AirflowAdapter:
             for dag_id in asset.consumers:
                 consumed.setdefault(dag_id, set()).add(key)
         for dag_id, dag in dags.items():
-            specs[t.dag_key(dag_id)] = t.dag_spec(dag, tasks[dag_id], consumed.get(dag_id, ()))
+            details = self._dag_details(dag)
+            specs[t.dag_key(dag_id)] = t.dag_spec(dag, tasks[dag_id], consumed.get(dag_id, ()), details)
             producers[t.dag_key(dag_id)] = (dag_id,)
         for (dag_id, task_id), keys in sorted(self.config.task_mappings.items()):
             task_dag = dags.get(dag_id)
@@ -112,7 +127,8 @@ class AirflowAdapter:
                 for k in self.config.task_mappings.get((dag_id, other.task_id), ())
             ]
             for key in keys:
-                self._add(specs, producers, warnings, t.mapped_spec(key, task_dag, task_id, upstream), dag_id)
+                spec = t.mapped_spec(key, task_dag, task_id, upstream, self._dag_details(task_dag))
+                self._add(specs, producers, warnings, spec, dag_id)
         for dag_id, task_id in sorted(self.config.task_selections):
             if (dag_id, task_id) in self.config.task_mappings:
                 continue  # checked above
@@ -129,7 +145,8 @@ class AirflowAdapter:
                 continue
             for key in keys:
                 upstream = sorted(consumed.get(dag_id, ()))
-                self._add(specs, producers, warnings, t.mapped_spec(key, mapped_dag, None, upstream), dag_id)
+                spec = t.mapped_spec(key, mapped_dag, None, upstream, self._dag_details(mapped_dag))
+                self._add(specs, producers, warnings, spec, dag_id)
         self._producers = producers
         health = self.client.health()
         scheduler = health.get("scheduler") if isinstance(health, dict) else None

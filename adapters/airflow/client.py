@@ -34,6 +34,7 @@ from lockgate.adapters.airflow.records import (
     RunRecord,
     TaskInstanceRecord,
     TaskRecord,
+    parse_time,
 )
 from lockgate.federation.errors import AdapterError, LaunchError, TransientError
 
@@ -444,6 +445,18 @@ class AirflowClient:
         got = self._request("GET", f"{self.prefix}/dags/{{dag_id}}", path_params={"dag_id": dag_id})
         return DagRecord.parse(got.data)
 
+    def dag_details(self, dag_id: str) -> dict[str, Any]:
+        """The schedule facts the DAG list does not carry (``/dags/{id}/details``, 2.x and 3.x):
+        ``start_date`` and ``end_date`` (ISO-8601 or None), ``catchup`` and ``timezone``."""
+        got = self._request("GET", f"{self.prefix}/dags/{{dag_id}}/details", path_params={"dag_id": dag_id})
+        raw = got.data if isinstance(got.data, dict) else {}
+        return {
+            "start_date": _iso(raw.get("start_date")),
+            "end_date": _iso(raw.get("end_date")),
+            "catchup": raw.get("catchup") if isinstance(raw.get("catchup"), bool) else None,
+            "timezone": raw.get("timezone") if isinstance(raw.get("timezone"), str) else None,
+        }
+
     def set_paused(self, dag_id: str, paused: bool) -> None:
         self._request(
             "PATCH",
@@ -551,6 +564,12 @@ class AirflowClient:
                 "or pick another partition",
             )
         return existing, False
+
+
+def _iso(value: Any) -> str | None:
+    """An Airflow timestamp as ISO-8601 in UTC, or None when absent or unreadable."""
+    moment = parse_time(value)
+    return None if moment is None else moment.astimezone(UTC).isoformat()
 
 
 def _seg(value: str) -> str:

@@ -108,8 +108,26 @@ class AirflowTranslator:
             ) from None
 
     # ---- specs --------------------------------------------------------------------------------
+    def needs_details(self, dag: DagRecord) -> bool:
+        """Whether the DAG's details (start date, catchup) matter: time-partitioned DAGs only."""
+        return self.partitioning(dag) in _FORMATS
+
+    def schedule_metadata(self, details: Mapping[str, object] | None) -> dict[str, JsonValue]:
+        """``start_date`` (ISO-8601, UTC), ``end_date``, ``catchup`` and ``timezone`` from
+        :meth:`AirflowClient.dag_details`; the partitions of a daily DAG start at ``start_date``."""
+        out: dict[str, JsonValue] = {}
+        for name in ("start_date", "end_date", "catchup", "timezone"):
+            value = (details or {}).get(name)
+            if isinstance(value, str | bool):
+                out[name] = value
+        return out
+
     def dag_spec(
-        self, dag: DagRecord, tasks: Sequence[TaskRecord], upstream_assets: Iterable[AssetKey]
+        self,
+        dag: DagRecord,
+        tasks: Sequence[TaskRecord],
+        upstream_assets: Iterable[AssetKey],
+        details: Mapping[str, object] | None = None,
     ) -> AssetSpec:
         mapped = self.config.task_mappings
         task_meta: list[JsonValue] = [
@@ -146,12 +164,18 @@ class AirflowTranslator:
                 "partitioning": self.partitioning(dag),
                 "tasks": task_meta,
                 "dag_mapped_assets": [str(k) for k in self.dag_assets(dag.dag_id)],
+                **self.schedule_metadata(details),
             },
             url=f"{self.config.ui_base}/dags/{dag.dag_id}",
         )
 
     def mapped_spec(
-        self, key: AssetKey, dag: DagRecord, task_id: str | None, deps: Iterable[AssetKey]
+        self,
+        key: AssetKey,
+        dag: DagRecord,
+        task_id: str | None,
+        deps: Iterable[AssetKey],
+        details: Mapping[str, object] | None = None,
     ) -> AssetSpec:
         """An asset built by a task (``task_id``) or by a whole DAG (``None``)."""
         external_id = f"{dag.dag_id}.{task_id}" if task_id else dag.dag_id
@@ -163,7 +187,12 @@ class AirflowTranslator:
             group=self.name,
             owners=dag.owners,
             kinds=("airflow", "task" if task_id else "dag"),
-            metadata={"dag_id": dag.dag_id, "task_id": task_id, "partitioning": self.partitioning(dag)},
+            metadata={
+                "dag_id": dag.dag_id,
+                "task_id": task_id,
+                "partitioning": self.partitioning(dag),
+                **self.schedule_metadata(details),
+            },
             url=f"{url}/tasks/{task_id}" if task_id else url,
         )
 

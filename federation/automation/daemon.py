@@ -191,6 +191,7 @@ def workspace_daemon(
     on_error: Callable[[LockgateError], None] | None = None,
     clock: Clock = utc_now,
     sql_runner: SqlRunner | None = None,
+    holder: str | None = None,
 ) -> Daemon:
     """The daemon a workspace declares: its ``automation:`` rules and settings, its adapters (by
     name), its ``checks:`` and, unless ``sync`` says otherwise, a sync of every adapter before
@@ -216,4 +217,5 @@ def workspace_daemon(
         clock=clock,
         checks=parse_checks(workspace),
         sql_runner=sql_runner,
+        holder=holder,
     )

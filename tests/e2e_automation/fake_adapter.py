@@ -88,6 +88,7 @@ class FakeAdapter:
                 "assets": [str(k) for k in request.assets],
                 "partition": request.partition,
                 "tags": dict(request.tags),
+                "running": len(self.running) + 1,  # runs of this adapter running with this one
             }
             out.write(json.dumps(entry) + "\n")
         if self.config.hold_polls:
@@ -99,7 +100,9 @@ class FakeAdapter:
     def poll(self, handle: RunHandle, sink: EventSink) -> RunHandle:
         request = self.running.get(handle.run_id)
         if request is None:
-            return RunHandle(adapter=self.name, run_id=handle.run_id, state=RunState.FAILED, message="unknown")
+            return RunHandle(
+                adapter=self.name, run_id=handle.run_id, state=RunState.FAILED, message="unknown"
+            )
         self.polls[handle.run_id] += 1
         if self.polls[handle.run_id] < self.config.hold_polls:
             return handle
@@ -165,8 +168,7 @@ class FakePlugin:
 def register(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make workspace ``type: fake`` resolve to :class:`FakePlugin` for this test."""
     import lockgate.federation.workspace as workspace
-
-    real = workspace.get_plugin
+    from lockgate.federation.registry import get_plugin as real
 
     def get_plugin(kind: str, *, where: str = "workspace") -> Any:
         return FakePlugin() if kind == KIND else real(kind, where=where)

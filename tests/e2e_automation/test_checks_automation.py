@@ -69,7 +69,9 @@ def _built(fake: ModuleType, lake: Path) -> list[list[str]]:
 def test_failing_blocking_freshness_check_stops_downstream(run: Run, lake: Path, fake: ModuleType) -> None:
     _materialize_raw(run, lake, 0)
     first = _tick(run, lake, 1)
-    assert [(c["asset"], c["check"], c["status"]) for c in first["checks"]] == [("raw", "raw_fresh", "passed")]
+    assert [(c["asset"], c["check"], c["status"]) for c in first["checks"]] == [
+        ("raw", "raw_fresh", "passed")
+    ]
     assert _built(fake, lake) == [["raw"], ["clean", "report"]]
 
     _materialize_raw(run, lake, 2)  # raw changes: eager wants clean and report again...
@@ -117,3 +119,28 @@ def test_bad_check_entry_is_an_error_naming_the_entry(run: Run, lake: Path) -> N
     bad = run("automation", "tick", "--now", _at(1), cwd=lake)
     assert bad.code != 0
     assert "checks[0]" in bad.err
+
+
+def test_only_the_lease_holder_evaluates_checks(run: Run, lake: Path, fake: ModuleType) -> None:
+    from lockgate.federation.automation.daemon import workspace_daemon
+    from lockgate.federation.store import Store
+    from lockgate.federation.workspace import load_workspace
+
+    _materialize_raw(run, lake, 0)
+    workspace = load_workspace(lake / "lockgate.yaml")
+    store = Store.open(workspace.store_url)
+    adapters = {entry.name: entry.create() for entry in workspace.adapters}
+    try:
+        one = workspace_daemon(workspace, store, adapters, holder="one")
+        two = workspace_daemon(workspace, store, adapters, holder="two")
+        assert one.tick(T0 + timedelta(hours=8)).tick_id is not None
+        assert [e.status.value for e in one.checks_outcome.evaluated] == ["failed"]
+        skipped = two.tick(T0 + timedelta(hours=8, minutes=1))
+        assert skipped.skipped and two.checks_outcome.evaluated == ()
+        one.release()
+        assert two.tick(T0 + timedelta(hours=8, minutes=2)).tick_id is not None
+        assert [e.status.value for e in two.checks_outcome.evaluated] == ["failed"]
+    finally:
+        store.close()
+        for adapter in adapters.values():
+            adapter.close()
