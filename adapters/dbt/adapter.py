@@ -8,10 +8,11 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from lockgate.adapters.dbt import profiles
-from lockgate.adapters.dbt.artifacts import parse_manifest, parse_run_results
+from lockgate.adapters.dbt.artifacts import parse_run_results
 from lockgate.adapters.dbt.client import DbtClient
 from lockgate.adapters.dbt.config import DbtConfig
 from lockgate.adapters.dbt.manifest import Translation, translate_manifest
+from lockgate.adapters.dbt.reader import read_manifest
 from lockgate.adapters.dbt.run_results import cursor_of, run_results_events
 from lockgate.adapters.dbt.runner import LaunchStream
 from lockgate.adapters.dbt.translator import DatasetFactory, DbtTranslator
@@ -79,7 +80,7 @@ class DbtAdapter:
         if refresh or self._translation is None or signature != self._signature:
             data = self.client.read_bytes(path, what="manifest")
             with _gc_paused():
-                manifest = parse_manifest(data, path=path)
+                manifest = read_manifest(data, path=path, extra_fields=self.translator.extra_node_fields)
                 del data
                 warnings: list[str] = []
                 factory = self._dataset_factory(manifest, warnings)

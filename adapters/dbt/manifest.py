@@ -47,7 +47,7 @@ class Translation:
 
 
 def _require(node: Any, uid: str, *, section: str, path: Path, extra: tuple[str, ...] = ()) -> None:
-    if not isinstance(node, Mapping):
+    if not isinstance(node, dict) and not isinstance(node, Mapping):
         raise ArtifactError(
             f"{section} entry {uid!r} is not a JSON object",
             where=f"{path}: {section}.{uid}",

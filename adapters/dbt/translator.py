@@ -1,9 +1,11 @@
 """dbt manifest node -> AssetSpec fields. Subclass :class:`DbtTranslator` to change any of them.
 
 Each ``get_*`` method receives one node of the manifest as a plain dict (a model, seed or
-snapshot from ``nodes``, a source from ``sources`` or an exposure from ``exposures``), exactly as
-dbt wrote it, and returns one field of the asset. The traversal that calls them (keys, collisions,
-ephemeral collapse, tests) lives in :mod:`lockgate.adapters.dbt.manifest`.
+snapshot from ``nodes``, a source from ``sources`` or an exposure from ``exposures``) and returns
+one field of the asset. The adapter reads only the node fields listed in
+:data:`lockgate.adapters.dbt.reader.NODE_FIELDS` (absent ones are ``None``); a subclass that reads
+other fields (``raw_code``, ``docs``...) lists them in ``extra_node_fields``. The traversal that
+calls them (keys, collisions, ephemeral collapse, tests) lives in :mod:`lockgate.adapters.dbt.manifest`.
 
 Defaults:
 * key: ``<package>/<name>`` for models, seeds, snapshots and exposures (``<package>/<name>_v<N>``
@@ -19,7 +21,7 @@ Defaults:
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeGuard
 
 from lockgate.federation.errors import ConfigError
 from lockgate.federation.keys import AssetKey, DatasetRef
@@ -30,10 +32,15 @@ DatasetFactory = Callable[[str], DatasetRef | None]
 """relation_name -> DatasetRef (or ``None`` when the namespace is unknown)."""
 
 
+def _is_map(value: Any) -> TypeGuard[Mapping[str, Any]]:
+    """isinstance(value, Mapping), without the slow ABC check for the usual dicts and None."""
+    return isinstance(value, dict) or (value is not None and isinstance(value, Mapping))
+
+
 def _lockgate_meta(node: Node) -> Mapping[str, Any]:
-    meta = node.get("meta") or (node.get("config") or {}).get("meta") or {}
-    found = meta.get("lockgate") if isinstance(meta, Mapping) else None
-    return found if isinstance(found, Mapping) else {}
+    meta = node.get("meta") or (node.get("config") or {}).get("meta")
+    found = meta.get("lockgate") if meta and _is_map(meta) else None
+    return found if found and _is_map(found) else {}
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -51,6 +58,9 @@ class DbtTranslator:
     manifest-wide context the methods read: ``adapter_type``, ``groups`` (name -> group node) and
     ``dataset_factory``.
     """
+
+    extra_node_fields: tuple[str, ...] = ()
+    """Node fields read from the manifest besides ``reader.NODE_FIELDS``, for overriding methods."""
 
     def __init__(self, *, docs_url: str | None = None) -> None:
         self.docs_url = docs_url.rstrip("/") if docs_url else None
@@ -119,12 +129,12 @@ class DbtTranslator:
         else:
             group = self.groups.get(str(node.get("group") or (node.get("config") or {}).get("group")))
             owner = group.get("owner") if group else None
-        if isinstance(owner, Mapping):
+        if _is_map(owner):
             found = owner.get("email") or owner.get("name")
             if found:
                 return _strings(found)
         meta = node.get("meta") or {}
-        return _strings(meta.get("owner")) if isinstance(meta, Mapping) else ()
+        return _strings(meta.get("owner")) if _is_map(meta) else ()
 
     def get_tags(self, node: Node) -> tuple[str, ...]:
         return _strings(node.get("tags"))
@@ -152,7 +162,7 @@ class DbtTranslator:
         if access:
             meta["access"] = access
         contract = node.get("contract") or config.get("contract") or {}
-        if isinstance(contract, Mapping) and contract.get("enforced"):
+        if _is_map(contract) and contract.get("enforced"):
             meta["contract_enforced"] = True
         own = {k: v for k, v in _lockgate_meta(node).items() if k in ("automation", "partitions")}
         if own:  # meta.lockgate.automation / .partitions, read by lockgate's automation
@@ -163,22 +173,19 @@ class DbtTranslator:
         columns = node.get("columns")
         if not columns:
             return ()
-        found = []
-        for name, col in columns.items():
-            tags = col.get("tags")
-            found.append(
-                ColumnSpec(
-                    name=col.get("name") or name,
-                    description=col.get("description") or "",
-                    data_type=col.get("data_type"),
-                    tags=tuple(tags) if tags else (),
-                )
+        return tuple(
+            ColumnSpec(
+                name=col.get("name") or name,
+                description=col.get("description") or "",
+                data_type=col.get("data_type"),
+                tags=tuple(tags) if (tags := col.get("tags")) else (),
             )
-        return tuple(found)
+            for name, col in columns.items()
+        )
 
     def get_code_version(self, node: Node) -> str | None:
         checksum = node.get("checksum")
-        if isinstance(checksum, Mapping):
+        if _is_map(checksum):
             value = checksum.get("checksum")
             return str(value) if value else None
         return None

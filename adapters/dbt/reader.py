@@ -1,0 +1,122 @@
+"""Read manifest.json decoding only the fields lockgate uses (msgspec), for large projects.
+
+``orjson`` builds every value of the manifest: ``raw_code``, ``compiled_code``, macros, docs,
+``unrendered_config``... most of a 10k-model manifest's bytes and containers, none of them read.
+``msgspec.json.Decoder`` with a Struct that declares only the fields the translator reads skips
+the rest while parsing, without allocating them. Each node then becomes a plain dict (shallow
+``msgspec.structs.asdict``) holding just those fields (absent ones are ``None``), so the
+translator and user subclasses keep receiving dicts.
+
+It stays lenient: every declared field is optional and typed ``Any``, so whatever a dbt version or
+a tool wrote there is passed on as is. Only a structural mismatch (a section or node that is not a
+JSON object) or invalid JSON fails the msgspec decode; the file is then read again by the full
+orjson path (:func:`~lockgate.adapters.dbt.artifacts.parse_manifest`), which either reads it or
+raises the error that names the file, node and fix. Without msgspec installed (it comes with
+``lockgate[dbt]``) the full read is used as well.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterable
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from lockgate.adapters.dbt.artifacts import MANIFEST_VERSIONS, check_version, parse_manifest
+
+try:
+    import msgspec
+except ImportError:  # msgspec comes with lockgate[dbt]; without it the full orjson read is used
+    HAVE_MSGSPEC = False
+else:
+    HAVE_MSGSPEC = True
+
+NODE_FIELDS: tuple[str, ...] = (
+    # identity and traversal
+    "unique_id",
+    "resource_type",
+    "name",
+    "package_name",
+    "source_name",
+    "version",
+    "fqn",
+    "depends_on",
+    "config",
+    # asset fields
+    "description",
+    "meta",
+    "group",
+    "tags",
+    "columns",
+    "checksum",
+    "relation_name",
+    "original_file_path",
+    "access",
+    "contract",
+    "maturity",
+    "type",
+    "loader",
+    "owner",
+    "url",
+    "label",
+    "database",
+    "schema",
+    "alias",
+    "identifier",
+    "path",
+    # tests
+    "attached_node",
+    "column_name",
+    "test_metadata",
+)
+"""The node fields read from the manifest; a translator's ``extra_node_fields`` adds more."""
+
+_SECTIONS = ("nodes", "sources", "exposures")
+
+
+@lru_cache(maxsize=8)
+def _decoder(fields: tuple[str, ...]) -> msgspec.json.Decoder[Any]:
+    top = [("metadata", Any, None), ("groups", Any, None), ("unit_tests", Any, None)]
+    node = msgspec.defstruct("ManifestNode", [(name, Any, None) for name in fields])
+    section = dict[str, node] | None  # type: ignore[valid-type]
+    manifest = msgspec.defstruct("ManifestSubset", [*top, *((name, section, None) for name in _SECTIONS)])
+    return msgspec.json.Decoder(manifest)
+
+
+def manifest_fields(extra: Iterable[str] = ()) -> tuple[str, ...]:
+    """NODE_FIELDS plus ``extra`` (deduplicated, in order)."""
+    return tuple(dict.fromkeys((*NODE_FIELDS, *extra)))
+
+
+def read_manifest(data: bytes, *, path: Path, extra_fields: Iterable[str] = ()) -> dict[str, Any]:
+    """A manifest v10-v12 as a dict holding only the fields lockgate reads (see module doc).
+
+    Errors are those of :func:`parse_manifest`: invalid JSON, an unknown version, a section or
+    node that is not an object all raise ``ArtifactError`` naming the file (and the node).
+    """
+    if not HAVE_MSGSPEC:
+        return parse_manifest(data, path=path)
+    decoder = _decoder(manifest_fields(extra_fields))
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        try:
+            decoded = decoder.decode(data)
+        except msgspec.DecodeError:  # includes ValidationError: let the full reader decide
+            return parse_manifest(data, path=path)
+        asdict = msgspec.structs.asdict
+        doc: dict[str, Any] = {"metadata": decoded.metadata}
+        check_version(doc, path=path, kind="manifest", supported=MANIFEST_VERSIONS)
+        for name in _SECTIONS:
+            section = getattr(decoded, name)
+            if section is not None:
+                doc[name] = {uid: asdict(node) for uid, node in section.items()}
+        for name in ("groups", "unit_tests"):
+            value = getattr(decoded, name)
+            if value is not None:
+                doc[name] = value
+        return doc
+    finally:
+        if was_enabled:
+            gc.enable()
