@@ -48,6 +48,23 @@ def free_port() -> int:
         return port
 
 
+def cpu_of(*, sessions: list[int] = [], parents: list[int] = []) -> float:  # noqa: B006
+    """CPU seconds (user + system) used so far by the live processes of ``sessions`` (the server
+    and its workers) or that are ``parents`` or their children (PostgreSQL and its backends):
+    the server-side cost per event, which on a shared machine says more than events/s alone."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        # proc(5): fields[1] is the parent pid, fields[3] the session id, 11 and 12 utime, stime
+        if int(fields[3]) in sessions or pid in parents or int(fields[1]) in parents:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
 def postgres() -> Iterator[str]:
     """A throwaway server like tests/conftest.py starts (fsync off), as a SQLAlchemy URL."""
@@ -77,6 +94,22 @@ def postgres() -> Iterator[str]:
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _postmasters(url: str) -> list[int]:
+    """The PostgreSQL server's pid (pg_ctl starts it in its own session), from the URL's port."""
+    if not url.startswith("postgresql"):
+        return []
+    port = url.rsplit(":", 1)[1].split("/")[0]
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            args = cmdline.read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if args and args[0].endswith(b"/postgres") and f"-p {port} ".encode() in b" ".join(args) + b" ":
+            found.append(int(cmdline.parent.name))
+    return found
+
+
 def dataset(name: str, facets: bool) -> dict[str, Any]:
     doc: dict[str, Any] = {"namespace": PG_NS, "name": f"analytics.public.{name}"}
     if facets:
@@ -103,33 +136,37 @@ def run_events(job: int, when: datetime) -> list[dict[str, Any]]:
     return out
 
 
-def post(conn: http.client.HTTPConnection, path: str, body: Any) -> float:
-    data = json.dumps(body).encode()
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
+HEADERS = {"Content-Type": "application/json", "Authorization": f"Bearer {TOKEN}"}
+
+
+def post(conn: http.client.HTTPConnection, path: str, data: bytes) -> float:
     start = time.perf_counter()
-    conn.request("POST", path, body=data, headers=headers)
+    conn.request("POST", path, body=data, headers=HEADERS)
     response = conn.getresponse()
-    response.read()
+    answer = response.read()
     if response.status != 201:
-        raise SystemExit(f"POST {path} answered {response.status}")
+        raise SystemExit(f"POST {path} answered {response.status}: {answer[:2000].decode(errors='replace')}")
     return time.perf_counter() - start
 
 
-def load(port: int, requests: list[tuple[str, Any]]) -> tuple[float, list[float]]:
-    """Send ``requests`` over CLIENTS persistent connections; (seconds, latencies)."""
-    shares = [requests[i::CLIENTS] for i in range(CLIENTS)]
+def load(port: int, requests: list[tuple[str, Any]]) -> tuple[float, list[float], float]:
+    """Send ``requests`` over CLIENTS persistent (keep-alive) connections; (seconds, latencies,
+    the load generator's own CPU seconds). Bodies are encoded before the clock starts, so the
+    client spends its time sending, not serialising: on 2 cores it shares the CPUs with the server."""
+    encoded = [(path, json.dumps(body).encode()) for path, body in requests]
+    shares = [encoded[i::CLIENTS] for i in range(CLIENTS)]
 
-    def client(share: list[tuple[str, Any]]) -> list[float]:
+    def client(share: list[tuple[str, bytes]]) -> list[float]:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
         try:
             return [post(conn, path, body) for path, body in share]
         finally:
             conn.close()
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     with concurrent.futures.ThreadPoolExecutor(CLIENTS) as pool:
         latencies = [x for part in pool.map(client, shares) for x in part]
-    return time.perf_counter() - start, latencies
+    return time.perf_counter() - start, latencies, time.process_time() - cpu
 
 
 def stored(url: str) -> int:
@@ -155,7 +192,11 @@ def bench(backend: str, url: str, work: Path, args: argparse.Namespace) -> bool:
     cmd = [str(lockgate), "-w", str(work / "lockgate.yaml"), "serve", "--port", str(port),
            "--workers", str(args.workers), "--threads", str(args.threads)]  # fmt: skip
     env = {**os.environ, "LOCKGATE_TOKEN": TOKEN}
-    server = subprocess.Popen(cmd, start_new_session=True, env=env, stdout=subprocess.DEVNULL)
+    server_log = work / "server.log"
+    with server_log.open("wb") as sink:
+        server = subprocess.Popen(
+            cmd, start_new_session=True, env=env, stdout=subprocess.DEVNULL, stderr=sink
+        )
     ok = True
     try:
         deadline = time.monotonic() + 60
@@ -183,7 +224,11 @@ def bench(backend: str, url: str, work: Path, args: argparse.Namespace) -> bool:
             else:
                 requests = [("/api/v1/lineage/batch", events[i : i + args.batch])
                             for i in range(0, len(events), args.batch)]  # fmt: skip
-            seconds, latencies = load(port, requests)
+            db = _postmasters(url)
+            app_cpu, db_cpu = cpu_of(sessions=[server.pid]), cpu_of(parents=db)
+            seconds, latencies, client_cpu = load(port, requests)
+            app_ms = (cpu_of(sessions=[server.pid]) - app_cpu) * 1000 / len(events)
+            db_ms = (cpu_of(parents=db) - db_cpu) * 1000 / len(events)
             sent += len(events)
             latencies.sort()
             p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
@@ -193,10 +238,21 @@ def bench(backend: str, url: str, work: Path, args: argparse.Namespace) -> bool:
                 "" if target is None else (f"target {target:.0f}: " + ("ok" if rate >= target else "MISSED"))
             )
             ok &= target is None or rate >= target
-            print(f"{backend:<9} {mode:<7} {len(events):>7} {rate:10.0f} {p99:9.1f}  {verdict}")
+            load_avg = os.getloadavg()[0]
+            print(f"{backend:<9} {mode:<7} {len(events):>7} {rate:10.0f} {p99:9.1f} "
+                  f"{app_ms:6.2f}+{db_ms:.2f} {client_cpu / seconds:10.0%} {load_avg:6.2f}  "
+                  f"{verdict}")  # fmt: skip
+    except BaseException:
+        print(server_log.read_text()[-4000:], file=sys.stderr)  # the server's traceback, if any
+        raise
     finally:
         os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a stop that hangs must not hang the benchmark
+            print("the server did not stop within 30 s of SIGTERM; killed", file=sys.stderr)
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=30)
     count = stored(url)
     print(f"{backend:<9} stored {count} of {sent} events sent: {'ok' if count == sent else 'LOST EVENTS'}")
     return ok and count == sent
@@ -213,7 +269,10 @@ def main() -> None:
     print(
         f"{os.cpu_count()} CPUs; {CLIENTS} clients; gunicorn {args.workers} workers x {args.threads} threads"
     )
-    print(f"{'backend':<9} {'mode':<7} {'events':>7} {'events/s':>10} {'p99 ms':>9}")
+    print(
+        f"{'backend':<9} {'mode':<7} {'events':>7} {'events/s':>10} {'p99 ms':>9} "
+        f"{'CPU ms/ev app+db':>16} {'client CPU':>10} {'load1':>6}"
+    )
     ok = True
     with tempfile.TemporaryDirectory(prefix="lockgate-bench-ol-") as tmp:
         for backend in args.backends.split(","):

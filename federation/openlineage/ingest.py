@@ -66,6 +66,29 @@ class KnownIndex:
                 self.jobs.setdefault((job.namespace, job.name), spec.key)
                 names[job.name].add(spec.key)
         self.job_names = {name: next(iter(keys)) for name, keys in names.items() if len(keys) == 1}
+        self._own: dict[str, dict[AssetKey, AssetSpec]] = {}
+        self._own_sorted: dict[str, tuple[AssetSpec, ...]] = {}
+
+    def own(self, adapter: str) -> dict[AssetKey, AssetSpec]:
+        """The known specs the ingest adapter ``adapter`` owns (computed once per index; do not
+        mutate). A request that creates nothing then costs nothing per known spec."""
+        found = self._own.get(adapter)
+        if found is None:
+            found = {
+                k: s
+                for k, s in self.specs.items()
+                if s.origin.system == SYSTEM and s.origin.adapter == adapter
+            }
+            self._own[adapter] = found
+        return found
+
+    def own_sorted(self, adapter: str) -> tuple[AssetSpec, ...]:
+        """:meth:`own`'s specs in key order (computed once per index)."""
+        found = self._own_sorted.get(adapter)
+        if found is None:
+            own = self.own(adapter)
+            found = self._own_sorted[adapter] = tuple(own[k] for k in sorted(own))
+        return found
 
     def job(self, doc: Mapping[str, Any]) -> AssetKey | None:
         job = doc.get("job") or {}
@@ -275,13 +298,12 @@ def ingest(
             attached = index.job(doc)
             targets = list(dict.fromkeys([*([attached] if attached else []), *outputs]))
             events.extend(_events(doc, targets, adapter))
-    own = {k: s for k, s in index.specs.items() if s.origin.system == SYSTEM and s.origin.adapter == adapter}
-    own.update(work.new)
+    own = {**index.own(adapter), **work.new} if work.new else index.own(adapter)
     new_keys = tuple(sorted(k for k in work.new if k not in index.specs))
     unique = list({e.event_id: e for e in events}.values())
     changed = tuple(sorted(k for k, spec in work.new.items() if index.specs.get(k) != spec))
     return IngestResult(
-        specs=tuple(own[k] for k in sorted(own)),
+        specs=tuple(own[k] for k in sorted(own)) if work.new else index.own_sorted(adapter),
         events=tuple(unique),
         new_assets=new_keys,
         warnings=tuple(warnings),

@@ -175,6 +175,7 @@ class Receiver:
     def _write_specs(self, docs: Sequence[Mapping[str, Any]]) -> tuple[int, tuple[AssetKey, ...]]:
         holder = uuid.uuid4().hex
         deadline = time.monotonic() + self.lease_wait
+        pause = 0.005  # doubled up to 50 ms: each poll is a write transaction competing with the holder's
         while not self.store.acquire_lease(LEASE, holder, now=datetime.now(UTC), ttl=LEASE_TTL):
             if time.monotonic() > deadline:
                 raise StoreError(
@@ -182,7 +183,8 @@ class Receiver:
                     where=f"store {self.store.url!r}",
                     fix="send the events again; if this persists, check for a stuck lockgate process",
                 )
-            time.sleep(0.005)
+            time.sleep(pause)
+            pause = min(0.05, pause * 2)
         try:
             started = datetime.now(UTC)
             result = ingest(docs, self.store.asset_specs(), adapter=self.adapter, namespaces=self.namespaces)

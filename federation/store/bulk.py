@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Table
+from sqlalchemy import JSON, Connection, Table, exc
 from sqlalchemy.orm import Session
 
 from lockgate.federation.store.models import UTCDateTime
@@ -123,18 +123,48 @@ class Bulk:
         primary key: ``INSERT ... ON CONFLICT (pk) DO UPDATE``, multi-row on PostgreSQL."""
         if not rows:
             return
+        if not self.postgres:
+            into, marks, tail = self._upsert_parts(table)
+            self._conn.exec_driver_sql(into + marks + tail, list(rows))
+            return
+        for statement, params in self.upsert_statements(table, rows):
+            self._conn.exec_driver_sql(statement, params)
+
+    def commit_with_upsert(self, table: Table, rows: Sequence[tuple[Any, ...]]) -> None:
+        """PostgreSQL: :meth:`upsert` and ``COMMIT`` in one round trip (psycopg pipeline). Only as
+        a transaction's last step: the enclosing commit then finds nothing left to commit."""
+        raw: Any = self._conn.connection.dbapi_connection
+        try:
+            with raw.pipeline():
+                for statement, params in self.upsert_statements(table, rows):
+                    with raw.cursor() as cursor:
+                        cursor.execute(statement, params)
+                raw.commit()
+        except self._conn.dialect.loaded_dbapi.Error as err:
+            statement = "COMMIT"
+            raise exc.DBAPIError.instance(
+                statement, None, err, self._conn.dialect.loaded_dbapi.Error
+            ) from err
+
+    def upsert_statements(
+        self, table: Table, rows: Sequence[tuple[Any, ...]]
+    ) -> list[tuple[str, tuple[Any, ...]]]:
+        """PostgreSQL: the multi-row ``INSERT ... ON CONFLICT (pk) DO UPDATE`` statements of
+        :meth:`upsert`, with their parameters."""
+        into, marks, tail = self._upsert_parts(table)
+        return [
+            (into + ", ".join(marks for _ in part) + tail, tuple(value for row in part for value in row))
+            for part in _parts(rows, len(table.columns))
+        ]
+
+    def _upsert_parts(self, table: Table) -> tuple[str, str, str]:
+        """(``INSERT INTO t (...) VALUES ``, one row's placeholders, ``ON CONFLICT (pk) DO UPDATE ...``)."""
         names = [column.name for column in table.columns]
         keys = [column.name for column in table.primary_key.columns]
         changes = ", ".join(f"{self._quote(n)} = excluded.{self._quote(n)}" for n in names if n not in keys)
         into = f"INSERT INTO {self._quote(table.name)} ({self._names(names)}) VALUES "
         tail = f" ON CONFLICT ({self._names(keys)}) DO UPDATE SET {changes}"
-        marks = "(" + ", ".join(self._mark(table, name) for name in names) + ")"
-        if not self.postgres:
-            self._conn.exec_driver_sql(into + marks + tail, list(rows))
-            return
-        for part in _parts(rows, len(names)):
-            params = tuple(value for row in part for value in row)
-            self._conn.exec_driver_sql(into + ", ".join(marks for _ in part) + tail, params)
+        return into, "(" + ", ".join(self._mark(table, name) for name in names) + ")", tail
 
     def _copy(self, target: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
         """PostgreSQL ``COPY ... FROM STDIN`` through psycopg 3 (JSON text is parsed as JSONB)."""

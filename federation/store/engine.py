@@ -5,7 +5,9 @@
   ``BEGIN IMMEDIATE`` so two writers queue instead of failing when one upgrades its lock.
 - PostgreSQL through psycopg 3 (``postgresql+psycopg://``; plain ``postgresql://`` and
   ``postgres://`` are read as psycopg 3 too). Write transactions take a transaction-level
-  advisory lock, so writers are serialised on both backends.
+  advisory lock, so writers are serialised on both backends. Pooled connections idle for more
+  than :data:`PING_AFTER` seconds are pinged before use (not every checkout: under load that
+  ping was one of the receiver's round trips per request).
 
 Alembic runs programmatically against the migrations shipped in this package; no alembic.ini
 is needed. Its version table is ``lockgate_alembic_version``, so a database shared with another
@@ -15,6 +17,7 @@ Alembic project does not clash.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +36,15 @@ VERSION_TABLE = "lockgate_alembic_version"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 WRITE = "lockgate_write"
 """Execution option marking a write transaction (BEGIN IMMEDIATE / advisory lock)."""
+LOCK_FIRST = "lockgate_lock_first"
+"""Execution option (PostgreSQL): the caller takes :data:`WRITER_LOCK` itself, as the first
+statement of the transaction (in one pipelined round trip with its first reads)."""
 
-_WRITER_LOCK = 0x6C6F636B67617465 & 0x7FFFFFFFFFFFFFFF  # "lockgate"
+WRITER_LOCK = 0x6C6F636B67617465 & 0x7FFFFFFFFFFFFFFF  # "lockgate"
+_WRITER_LOCK = WRITER_LOCK
+PING_AFTER = 2.0
+"""A pooled PostgreSQL connection idle for longer than this is pinged before use."""
+_IDLE_SINCE = "lockgate_idle_since"
 _URL_FIX = (
     "use sqlite:///path/to/lockgate.db or postgresql+psycopg://user:password@host:5432/dbname "
     "(store.url in lockgate.yaml or LOCKGATE__STORE__URL)"
@@ -105,8 +115,28 @@ def _sqlite_listeners(engine: Engine) -> None:
 def _postgres_listeners(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        if conn.get_execution_options().get(WRITE, False):
+        options = conn.get_execution_options()
+        if options.get(WRITE, False) and not options.get(LOCK_FIRST, False):
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITER_LOCK})
+
+    # Pessimistic disconnect handling without a round trip per checkout (pool_pre_ping pings
+    # every time): a connection that sat idle in the pool is pinged; a busy one is not.
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_conn: Any, record: Any) -> None:
+        record.info[_IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.get(_IDLE_SINCE)
+        if dbapi_conn.closed:
+            closed = "the pooled connection is closed"
+            raise exc.DisconnectionError(closed)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as err:  # any failure: let the pool replace the connection
+            raise exc.DisconnectionError(f"the pooled connection failed its ping: {err}") from None
 
 
 def create(url: str) -> Engine:
@@ -120,7 +150,7 @@ def create(url: str) -> Engine:
         _sqlite_listeners(engine)
         return engine
     try:
-        engine = create_engine(parsed, connect_args={"connect_timeout": 10}, pool_pre_ping=True, **kwargs)
+        engine = create_engine(parsed, connect_args={"connect_timeout": 10}, **kwargs)
     except ModuleNotFoundError:
         what = "the PostgreSQL driver psycopg 3 is not installed"
         raise StoreError(

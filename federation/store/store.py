@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, select, true
+from sqlalchemy import Engine, func, select, true
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,8 +29,10 @@ from lockgate.federation.store.models import (
     CheckRow,
     CheckStatusRow,
     CursorRow,
+    DynamicPartitionRow,
     EventRow,
     SyncRow,
+    TickRow,
 )
 
 T = TypeVar("T")
@@ -75,6 +77,11 @@ class Store:
 
     def close(self) -> None:
         self._engine.dispose()
+
+    def after_fork(self) -> None:
+        """Call in a forked child process (a preloading server's worker): forget the parent's
+        pooled connections without closing them, so each process opens its own."""
+        self._engine.dispose(close=False)
 
     def __enter__(self) -> Store:
         return self
@@ -168,10 +175,7 @@ class Store:
         same write transaction (writers are serialised, so every earlier write is visible) and
         the events ``complete`` derives from them are appended along with ``events``."""
         with self._writing("recording events") as session:
-            if complete is not None:
-                events = [*events, *complete(writes.run_events(session, runs))]
-            logged = writes.append_events(session, events)
-            writes.update_derived(session, logged)
+            logged = writes.record_events(session, events, runs, complete, last=True)
         return len(logged)
 
     def rebuild_derived(self) -> None:
@@ -374,6 +378,26 @@ class Store:
 
     def max_event_id(self) -> int | None:
         return self._reading("reading the event log", store_automation.max_event_id)
+
+    def generation(self) -> str:
+        """An opaque token that changes whenever what readers see changes: a new event (and the
+        status derived from it), a sync (specs), an automation tick or a dynamic partition. One
+        cheap indexed query, so caches (the portal's response cache) can check it per request."""
+
+        def work(session: Session) -> str:
+            row = session.execute(
+                select(
+                    select(func.max(EventRow.id)).scalar_subquery(),
+                    select(func.count(SyncRow.adapter)).scalar_subquery(),
+                    select(func.max(SyncRow.started_at)).scalar_subquery(),
+                    select(func.max(SyncRow.finished_at)).scalar_subquery(),
+                    select(func.max(TickRow.id)).scalar_subquery(),
+                    select(func.count(DynamicPartitionRow.name)).scalar_subquery(),
+                )
+            ).one()
+            return "|".join(str(value) for value in row)
+
+        return self._reading("reading the store generation", work)
 
     def last_tick(self) -> tuple[int, datetime, int | None] | None:
         """(tick id, started at, event cursor) of the newest automation tick."""

@@ -9,18 +9,18 @@ writer lock (see :mod:`lockgate.federation.store.engine`), which is what lets
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Row, Table, delete, func, select, tuple_
+from sqlalchemy import Row, Table, delete, exc, func, select, tuple_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from lockgate.federation.errors import StoreError
 from lockgate.federation.events import CheckEvaluated, Event
 from lockgate.federation.specs import AssetSpec, CheckSpec
-from lockgate.federation.store import codec, derive
+from lockgate.federation.store import codec, derive, engine
 from lockgate.federation.store.bulk import Bulk
 from lockgate.federation.store.models import (
     AssetRow,
@@ -30,6 +30,7 @@ from lockgate.federation.store.models import (
     CursorRow,
     EventRow,
     SyncRow,
+    UTCDateTime,
 )
 
 CHUNK = 2000
@@ -203,12 +204,24 @@ def run_events(session: Session, run_ids: Sequence[str]) -> list[tuple[int, Even
     return sorted(found, key=lambda item: item[0])
 
 
-def _store(session: Session, table: Table, rows: list[dict[str, Any]], held: list[tuple[str, ...]]) -> None:
+def _store(
+    session: Session,
+    table: Table,
+    rows: list[dict[str, Any]],
+    held: list[tuple[str, ...]],
+    *,
+    last: bool = False,
+) -> None:
     """Replace derived rows: delete the ``held`` primary keys, insert ``rows`` (a few rows: one
-    upsert statement instead)."""
+    upsert statement instead). ``last``: the transaction's last write; on PostgreSQL the upsert
+    and the COMMIT then share one round trip."""
     bulk = Bulk(session)
     if 0 < len(rows) <= SMALL and len(held) <= len(rows):
-        bulk.upsert(table, bulk.rows(table, rows))  # callers' held keys are a subset of rows' keys
+        # callers' held keys are a subset of rows' keys
+        if last and bulk.postgres:
+            bulk.commit_with_upsert(table, bulk.rows(table, rows))
+        else:
+            bulk.upsert(table, bulk.rows(table, rows))
         return
     key = [table.c[c.name] for c in table.primary_key.columns]
     for part in chunks(held):
@@ -217,27 +230,96 @@ def _store(session: Session, table: Table, rows: list[dict[str, Any]], held: lis
     bulk.insert(table, [c.name for c in table.columns], bulk.rows(table, rows))
 
 
-def update_derived(session: Session, logged: list[tuple[int, Event]]) -> None:
-    """Fold newly logged events into asset_status and check_status."""
+def update_derived(
+    session: Session,
+    logged: list[tuple[int, Event]],
+    preloaded: dict[str, dict[str, Any] | None] | None = None,
+    *,
+    last: bool = False,
+) -> None:
+    """Fold newly logged events into asset_status and check_status. ``preloaded`` holds asset_status
+    rows already read in this transaction (None: the asset has no row yet). ``last``: nothing is
+    written after this in the transaction (PostgreSQL may then commit with the last upsert)."""
     keys = sorted({codec.key_text(e.asset_key) for _, e in logged if e.asset_key is not None})
     if not keys:
         return
-    assets = {row["asset_key"]: row for row in _load(session, ASSET_STATUS, keys)}
+    preloaded = preloaded or {}
+    assets = {k: row for k in keys if (row := preloaded.get(k)) is not None}
+    unread = [k for k in keys if k not in preloaded]
+    assets.update((row["asset_key"], row) for row in _load(session, ASSET_STATUS, unread))
     stored = set(assets)
     touched = derive.fold_assets(assets, logged)
-    _store(
-        session, ASSET_STATUS, [assets[k] for k in sorted(touched)], [(k,) for k in sorted(touched & stored)]
-    )
-
     checked = {
         codec.key_text(e.asset_key) for _, e in logged if isinstance(e, CheckEvaluated) and e.asset_key
     }
+    held: list[tuple[str, ...]] = [(k,) for k in sorted(touched & stored)]
+    _store(session, ASSET_STATUS, [assets[k] for k in sorted(touched)], held, last=last and not checked)
     if not checked:
         return
     checks = {(r["asset_key"], r["check_name"]): r for r in _load(session, CHECK_STATUS, sorted(checked))}
     stored_checks = set(checks)
     changed = derive.fold_checks(checks, logged)
     _store(session, CHECK_STATUS, [checks[k] for k in sorted(changed)], sorted(changed & stored_checks))
+
+
+def record_events(
+    session: Session,
+    events: Sequence[Event],
+    runs: Sequence[str],
+    complete: Callable[[list[tuple[int, Event]]], Sequence[Event]] | None,
+    *,
+    last: bool = False,
+) -> list[tuple[int, Event]]:
+    """Append ``events`` plus what ``complete`` derives from the runs' logged events; update
+    derived status. Returns the newly logged events. On PostgreSQL the writer lock, the runs'
+    events and the asset_status rows of ``events`` are fetched in one pipelined round trip, and
+    with ``last`` (nothing else is written in the transaction) the status upsert and the COMMIT
+    share one: three round trips per transaction, where there were eight."""
+    preloaded: dict[str, dict[str, Any] | None] | None = None
+    if session.get_bind().dialect.name == "postgresql":
+        keys = sorted({codec.key_text(e.asset_key) for e in events if e.asset_key is not None})
+        held, preloaded = _locked_prefetch(session, runs if complete is not None else (), keys)
+    else:
+        held = run_events(session, runs) if complete is not None else []
+    if complete is not None:
+        events = [*events, *complete(held)]
+    logged = append_events(session, events)
+    update_derived(session, logged, preloaded, last=last)
+    return logged
+
+
+_PREFETCH_RUNS = "SELECT id, payload FROM events WHERE run_id = ANY(%s::text[]) ORDER BY id"
+_PREFETCH_STATUS = "SELECT * FROM asset_status WHERE asset_key = ANY(%s::text[])"
+
+
+def _locked_prefetch(
+    session: Session, runs: Sequence[str], keys: Sequence[str]
+) -> tuple[list[tuple[int, Event]], dict[str, dict[str, Any] | None]]:
+    """PostgreSQL, as the transaction's first statements and in one round trip (psycopg
+    pipeline): take the writer lock, then read the events of ``runs`` and the asset_status rows
+    of ``keys``. The reads follow the lock, so they see every earlier writer's commit."""
+    connection = session.connection(execution_options={engine.LOCK_FIRST: True})  # type: ignore[misc]
+    raw: Any = connection.connection.dbapi_connection
+    times = {c.name for c in ASSET_STATUS.columns if isinstance(c.type, UTCDateTime)}
+    try:
+        with raw.pipeline(), raw.cursor() as lock, raw.cursor() as found, raw.cursor() as status:
+            lock.execute("SELECT pg_advisory_xact_lock(%s)", (engine.WRITER_LOCK,))
+            found.execute(_PREFETCH_RUNS, (sorted(set(runs)),))
+            status.execute(_PREFETCH_STATUS, (list(keys),))
+            held = [(row[0], codec.event_from_doc(row[1])) for row in found.fetchall()]
+            names = [column.name for column in status.description or ()]
+            rows = [dict(zip(names, row, strict=True)) for row in status.fetchall()]
+    except connection.dialect.loaded_dbapi.Error as err:
+        raise exc.DBAPIError.instance(
+            _PREFETCH_RUNS, None, err, connection.dialect.loaded_dbapi.Error
+        ) from err
+    preloaded: dict[str, dict[str, Any] | None] = dict.fromkeys(keys)
+    for row in rows:
+        for name in times:
+            if row[name] is not None:
+                row[name] = row[name].astimezone(UTC)
+        preloaded[row["asset_key"]] = row
+    return held, preloaded
 
 
 def rebuild_derived(session: Session) -> None:
