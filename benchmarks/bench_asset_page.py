@@ -68,7 +68,8 @@ def main() -> None:
         work.mkdir(parents=True, exist_ok=True)
         build_store(f"sqlite:///{db}", args.assets, 300_000, 1_000, 365)
     store = Store.open(f"sqlite:///{db}")
-    settings = PortalSettings.from_mapping({"refresh_seconds": 3600}, where="bench")
+    # response_cache 0: every request renders (this times the page's own work, not cache hits)
+    settings = PortalSettings.from_mapping({"refresh_seconds": 3600, "response_cache": 0}, where="bench")
     with tempfile.TemporaryDirectory() as instance:
         app = create_app(store=store, settings=settings, instance_path=instance)
         client = app.test_client()

@@ -17,6 +17,7 @@ from lockgate.ui import render
 from lockgate.ui.api import api
 from lockgate.ui.auth import csrf_token, require_read, writes_disabled_reason
 from lockgate.ui.auth import settings as current_settings
+from lockgate.ui.cache import FastPath, ResponseCache
 from lockgate.ui.data import AdapterFactory, PortalData
 from lockgate.ui.pages import pages
 from lockgate.ui.partitions import definitions_for
@@ -29,10 +30,17 @@ if TYPE_CHECKING:
     from lockgate.federation.workspace import Workspace
 
 EXTENSION = "lockgate"
+CACHE = "lockgate.cache"
 _CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+SECURITY_HEADERS = {
+    "Content-Security-Policy": _CSP,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
 
 
 def create_app(
@@ -86,6 +94,9 @@ def create_app(
         partitions=definitions_for(workspace, store),
     )
     app.extensions[EXTENSION] = data
+    cache = app.extensions[CACHE] = ResponseCache(settings.response_cache)
+    if settings.response_cache > 0 and not settings.read_requires_token:
+        app.wsgi_app = FastPath(app.wsgi_app, cache, data.state_tag, SECURITY_HEADERS)  # type: ignore[method-assign]
     atexit.register(data.close)
     render.install(app.jinja_env)
     app.register_blueprint(pages)
@@ -134,10 +145,8 @@ def _globals() -> dict[str, object]:
 
 
 def _headers(response: Response) -> Response:
-    response.headers.setdefault("Content-Security-Policy", _CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers.setdefault("X-Frame-Options", "DENY")
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
     return response
 
 

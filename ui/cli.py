@@ -7,6 +7,8 @@ object by attribute, without importing it.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -36,9 +38,20 @@ def app_factory(workspace_path: Path, overrides: Mapping[str, str]) -> Callable[
     return build
 
 
-def run_gunicorn(factory: Callable[[], Any], *, host: str, port: int, workers: int, threads: int) -> None:
-    """Serve ``factory()``'s app with gunicorn: ``workers`` processes of ``threads`` threads."""
+def run_gunicorn(
+    factory: Callable[[], Any], *, host: str, port: int, workers: int, threads: int, preload: Any = None
+) -> None:
+    """Serve ``factory()``'s app with gunicorn: ``workers`` processes of ``threads`` threads.
+
+    With ``preload`` (an app already built, its graph loaded) the workers are forked from it and
+    share the graph copy-on-write instead of each loading its own; each drops the inherited
+    database connections after the fork.
+    """
     from gunicorn.app.base import BaseApplication
+
+    def post_fork(_server: Any, _worker: Any) -> None:
+        if preload is not None:
+            preload.extensions["lockgate"].store.after_fork()
 
     class _Server(BaseApplication):  # type: ignore[misc]
         def load_config(self) -> None:
@@ -53,47 +66,90 @@ def run_gunicorn(factory: Callable[[], Any], *, host: str, port: int, workers: i
                 "timeout": 60,
                 "graceful_timeout": 10,
                 "keepalive": 5,
+                "preload_app": preload is not None,
+                "post_fork": post_fork,
             }
             for key, value in settings.items():
                 self.cfg.set(key, value)
 
         def load(self) -> Any:
-            return factory()
+            return preload if preload is not None else factory()
 
     _Server().run()
 
 
-def start_daemon(workspace_path: Path, overrides: Mapping[str, str]) -> Callable[[], None]:
-    """The automation daemon in a background thread with its own store and adapters; returns
-    the function that stops it (and releases its lease)."""
-    import threading
+class _StopOrOrphaned:
+    """Set when the server sets ``event``, or when the server process is gone (the daemon then
+    belongs to init): a daemon never outlives the portal that started it."""
 
+    def __init__(self, event: Any, parent: int) -> None:
+        self._event = event
+        self._parent = parent
+
+    def is_set(self) -> bool:
+        return bool(self._event.is_set()) or os.getppid() != self._parent
+
+    def wait(self, timeout: float | None = None) -> bool:
+        end = None if timeout is None else time.monotonic() + timeout
+        while not self.is_set():
+            left = 1.0 if end is None else min(1.0, end - time.monotonic())
+            if left <= 0:
+                return False
+            self._event.wait(left)
+        return True
+
+
+def _daemon_main(workspace_path: str, overrides: dict[str, str], stop: Any, parent: int) -> None:
+    """Body of the daemon process: its own workspace, store and adapters. It ignores the
+    terminal's and the process group's SIGINT/SIGTERM and stops only through ``stop`` (set by the
+    server on its way out) or when the server is gone, so it always releases its lease."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     from lockgate.federation.automation.daemon import workspace_daemon
     from lockgate.federation.store import Store
     from lockgate.federation.workspace import load_workspace
 
-    workspace = load_workspace(workspace_path, overrides=overrides)
-    stop = threading.Event()
+    workspace = load_workspace(Path(workspace_path), overrides=overrides)
+    store = Store.open(workspace.store_url)
+    adapters = {entry.name: entry.create() for entry in workspace.adapters}
+    try:
+        daemon = workspace_daemon(
+            workspace, store, adapters, on_error=lambda err: click.echo(f"automation: {err}", err=True)
+        )
+        daemon.run(_StopOrOrphaned(stop, parent))
+    finally:
+        for adapter in adapters.values():
+            adapter.close()
+        store.close()
 
-    def loop() -> None:
-        store = Store.open(workspace.store_url)
-        adapters = {entry.name: entry.create() for entry in workspace.adapters}
-        try:
-            daemon = workspace_daemon(
-                workspace, store, adapters, on_error=lambda err: click.echo(f"automation: {err}", err=True)
-            )
-            daemon.run(stop)
-        finally:
-            for adapter in adapters.values():
-                adapter.close()
-            store.close()
 
-    thread = threading.Thread(target=loop, name="lockgate-automation", daemon=True)
-    thread.start()
+def start_daemon(workspace_path: Path, overrides: Mapping[str, str]) -> Callable[[], None]:
+    """Start the automation daemon in its own process; return the function that stops it.
+
+    A separate *spawned* process, not a thread: the server process forks gunicorn workers (and
+    re-forks them when one dies), and forking while another thread holds a lock can deadlock the
+    child. The daemon keeps its own store connection and adapters either way.
+    """
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    stop = context.Event()
+    process = context.Process(
+        target=_daemon_main,
+        args=(str(workspace_path), dict(overrides), stop, os.getpid()),
+        name="lockgate-automation",
+        daemon=True,
+    )
+    process.start()
 
     def halt() -> None:
         stop.set()
-        thread.join(timeout=30)
+        process.join(timeout=30)
+        if process.is_alive():
+            process.terminate()
+            process.join(timeout=5)
 
     return halt
 
@@ -132,7 +188,7 @@ def serve(
         if dev:
             app.run(host=host, port=port, debug=True, use_reloader=True)
             return
-        app.extensions["lockgate"].close()  # the workers open their own store connections
-        run_gunicorn(factory, host=host, port=port, workers=workers, threads=threads)
+        app.extensions["lockgate"].snapshot()  # load the graph once; workers share it
+        run_gunicorn(factory, host=host, port=port, workers=workers, threads=threads, preload=app)
     finally:
         halt()

@@ -58,14 +58,14 @@ def marquez_graph(
     graph: AssetGraph, keys: Iterable[AssetKey], states: Mapping[AssetKey, AssetState]
 ) -> dict[str, Any]:
     """``{"graph": [{id, type, data, inEdges, outEdges}]}`` as Marquez's lineage endpoint returns."""
-    wanted = sorted(set(keys))
-    inside = set(wanted)
+    inside = frozenset(keys)
+    wanted = sorted(inside)
     nodes = []
     for key in wanted:
         spec = graph.get(key)
         state = states.get(key)
-        ins = sorted(p for p in graph.parents(key) if p in inside)
-        outs = sorted(c for c in graph.children(key) if c in inside)
+        ins = sorted(graph.parents(key) & inside)
+        outs = sorted(graph.children(key) & inside)
         nodes.append(
             {
                 "id": node_id(key),

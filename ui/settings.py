@@ -31,6 +31,7 @@ class _PortalSchema(Schema):
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=5, max=500))
     max_lineage_nodes = fields.Integer(load_default=500, validate=validate.Range(min=10, max=5000))
     refresh_seconds = fields.Float(load_default=1.0, validate=validate.Range(min=0.0, max=3600.0))
+    response_cache = fields.Integer(load_default=512, validate=validate.Range(min=0, max=100_000))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,6 +44,8 @@ class PortalSettings:
     page_size: int = 50
     max_lineage_nodes: int = 500
     refresh_seconds: float = 1.0
+    response_cache: int = 512
+    """Rendered responses kept per worker (see lockgate.ui.cache); 0 turns the cache off."""
     secret_key: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
 
     @classmethod
@@ -60,7 +63,7 @@ class PortalSettings:
                 f"portal.{key}: {str(text).rstrip('.')}",
                 where=f"{where}: portal.{key}",
                 fix="the portal section takes token_env, read_requires_token, page_size, "
-                "max_lineage_nodes and refresh_seconds (see docs/portal.md)",
+                "max_lineage_nodes, refresh_seconds and response_cache (see docs/portal.md)",
             ) from None
         token = env.get(loaded["token_env"]) or None
         return cls(**loaded, write_token=token, secret_key=_secret_key(env, token))

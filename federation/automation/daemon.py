@@ -16,7 +16,7 @@ import socket
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from lockgate.federation.adapter import Adapter
 from lockgate.federation.automation.assemble import Assembled, assemble
@@ -73,6 +73,15 @@ def _fingerprint(graph: AssetGraph, found: Assembled) -> str:
             ).encode()
         )
     return digest.hexdigest()
+
+
+class StopSignal(Protocol):
+    """What :meth:`Daemon.run` waits on: a ``threading.Event``, a ``multiprocessing`` event, or
+    anything else that can say it is set and wait for it."""
+
+    def is_set(self) -> bool: ...
+
+    def wait(self, timeout: float | None = None) -> bool: ...
 
 
 class Daemon:
@@ -157,7 +166,7 @@ class Daemon:
         self.checks_outcome = evaluate_checks(self.checks, graph, self.store, now, sql_runner=self.sql_runner)
         return self.graph_of()
 
-    def run(self, stop: threading.Event, *, interval: float | None = None) -> int:
+    def run(self, stop: StopSignal, *, interval: float | None = None) -> int:
         """Tick every ``interval`` seconds until ``stop`` is set; returns the ticks run. A
         :class:`LockgateError` in a tick is reported (``on_error``) and the loop goes on."""
         every = self.config.daemon.interval if interval is None else interval

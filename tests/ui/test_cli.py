@@ -52,7 +52,7 @@ def test_serve_runs_the_production_server(tmp_path: Path) -> None:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/assets", timeout=2) as response:
                     body = response.read()
                     break
-            except (urllib.error.URLError, ConnectionError):
+            except (urllib.error.URLError, ConnectionError, TimeoutError):  # still starting (busy CI)
                 time.sleep(0.2)
         assert body == b'{"items":[],"total_entries":0}\n' or b'"total_entries":0' in body
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
@@ -71,3 +71,48 @@ def test_serve_with_a_bad_workspace_fails_clearly(tmp_path: Path) -> None:
     )
     assert out.returncode == 2
     assert "portal.page_size" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.slow
+def test_serve_runs_the_daemon_in_its_own_process_and_stops_it(tmp_path: Path) -> None:
+    """The daemon is a spawned process (never a thread in the process that forks workers): it
+    ticks while the server runs, and stopping the server stops it and releases its lease."""
+    from datetime import UTC, datetime, timedelta
+
+    from lockgate.federation.automation.tick import LEASE
+    from lockgate.federation.store import Store
+
+    (tmp_path / "lockgate.yaml").write_text(
+        "store: sqlite:///lockgate.db\nautomation:\n  interval: 0.5\n  rules: []\n", encoding="utf-8"
+    )
+    port = free_port()
+    proc = subprocess.Popen(
+        [LOCKGATE, "-w", str(tmp_path / "lockgate.yaml"), "serve", "--port", str(port), "--workers", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    store_url = f"sqlite:///{tmp_path / 'lockgate.db'}"
+    try:
+        tick = None
+        deadline = time.monotonic() + 60
+        while tick is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+            if (tmp_path / "lockgate.db").exists():
+                with Store.open(store_url) as store:
+                    tick = store.last_tick()
+        assert tick is not None, "the daemon never ticked"
+        children = subprocess.run(
+            ["ps", "-o", "args=", "--ppid", str(proc.pid)], capture_output=True, text=True, check=False
+        ).stdout
+        assert "multiprocessing" in children, children  # the spawned daemon, not a thread
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode is not None
+    with Store.open(store_url) as store:
+        now = datetime.now(UTC)
+        assert store.acquire_lease(LEASE, "someone-else", now=now, ttl=timedelta(seconds=30)), (
+            f"the daemon did not release its lease on shutdown\n{err}"
+        )

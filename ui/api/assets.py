@@ -15,7 +15,8 @@ from lockgate.federation.graph import AssetGraph
 from lockgate.federation.keys import AssetKey
 from lockgate.federation.specs import AssetSpec
 from lockgate.federation.status import AssetState, AssetStatus
-from lockgate.ui.api.base import PageArgs, api, collection, data, load_args
+from lockgate.ui.api.base import PageArgs, api, collection, data, json_response, load_args
+from lockgate.ui.cache import cached
 from lockgate.ui.query import CatalogQuery, run_query
 
 
@@ -145,17 +146,20 @@ def lookup(graph: AssetGraph, text: str) -> AssetKey:
 
 
 @api.get("/assets")
+@cached
 def list_assets() -> Response:
     args = load_args(AssetListArgs(), request.args)
     portal = data()
     keys, total = run_query(portal, CatalogQuery(**args))
     graph = portal.snapshot().graph
     states = portal.states(keys)
-    items = [summary_schema.dump(summary(graph.get(k), states.get(k))) for k in keys]
-    return collection(items, total)
+    # summary() already has AssetSummarySchema's shape; orjson writes its datetimes as ISO 8601
+    items = [summary(graph.get(k), states.get(k)) for k in keys]
+    return json_response({"items": items, "total_entries": total})
 
 
 @api.get("/assets/<path:key>")
+@cached
 def get_asset(key: str) -> Response:
     portal = data()
     graph = portal.snapshot().graph

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 from flask import Blueprint, current_app, jsonify
 from flask.wrappers import Response
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
@@ -62,6 +63,12 @@ def _jsonable(value: Any) -> Any:
 
 def collection(items: Sequence[Any], total: int) -> Response:
     return jsonify({"items": list(items), "total_entries": total})
+
+
+def json_response(doc: Any) -> Response:
+    """``doc`` as JSON via orjson (several times faster than the json module on big documents);
+    datetimes become ISO 8601 strings, as the marshmallow schemas write them."""
+    return Response(orjson.dumps(doc), mimetype="application/json")
 
 
 def data() -> PortalData:

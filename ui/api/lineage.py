@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import request
 from flask.wrappers import Response
 from marshmallow import EXCLUDE, Schema, fields, validate
 
 from lockgate.ui.api.assets import lookup
-from lockgate.ui.api.base import api, data, load_args
+from lockgate.ui.api.base import api, data, json_response, load_args
+from lockgate.ui.cache import cached
 from lockgate.ui.lineage import marquez_graph, neighbourhood
 from lockgate.ui.problems import Problem
 
@@ -43,6 +44,7 @@ class LineageSchema(Schema):
 
 
 @api.get("/lineage")
+@cached
 def get_lineage() -> Response:
     args = load_args(LineageArgs(), request.args)
     portal = data()
@@ -56,4 +58,4 @@ def get_lineage() -> Response:
             f"depth {args['depth']} around {key} reaches {len(keys)} assets (at most {MAX_NODES}); "
             "ask for a smaller depth",
         )
-    return jsonify(marquez_graph(graph, keys, portal.states(keys)))
+    return json_response(marquez_graph(graph, keys, portal.states(keys)))

@@ -13,12 +13,12 @@ from lockgate.federation.keys import AssetKey
 from lockgate.federation.specs import CheckResult
 from lockgate.ui.auth import (
     check_csrf,
-    csrf_token,
     require_write_token,
     settings,
     signed_in,
     writes_disabled_reason,
 )
+from lockgate.ui.cache import cached
 from lockgate.ui.pages.base import data, pages
 from lockgate.ui.problems import Problem
 
@@ -37,6 +37,7 @@ def parse_key(text: str) -> AssetKey:
 
 
 @pages.get("/assets/<path:key>")
+@cached
 def asset(key: str) -> str:
     portal = data()
     graph = portal.snapshot().graph
@@ -76,7 +77,6 @@ def asset(key: str) -> str:
         downstream=sorted(graph.children(asset_key)),
         writes_disabled=writes_disabled_reason(),
         signed_in=signed_in(),
-        csrf=csrf_token(),
         health=portal.partition_health(asset_key),
         evaluations=portal.store.evaluations(asset_key, limit=EXPLAINED),
         backfill_id=request.args.get("backfill", "")[:100],

@@ -6,6 +6,7 @@ from flask import render_template, request
 
 from lockgate.federation.errors import SelectionError, UnknownAssetError
 from lockgate.ui.auth import settings
+from lockgate.ui.cache import cached
 from lockgate.ui.pages.base import data, pages
 from lockgate.ui.query import CatalogQuery, run_query
 
@@ -13,6 +14,7 @@ STATUSES = ("materialized", "failed", "in_progress", "missing", "observed")
 
 
 @pages.get("/assets")
+@cached
 def catalog() -> tuple[str, int]:
     portal = data()
     query = CatalogQuery.from_args(request.args, default_limit=settings().page_size)
