@@ -15,6 +15,7 @@ from lockgate.federation import lineage_out
 from lockgate.federation.errors import ConfigError, LaunchError, LockgateError
 from lockgate.ui import render
 from lockgate.ui.api import api
+from lockgate.ui.api.automation import WORKSPACE
 from lockgate.ui.auth import csrf_token, require_read, writes_disabled_reason
 from lockgate.ui.auth import settings as current_settings
 from lockgate.ui.cache import FastPath, ResponseCache
@@ -94,6 +95,7 @@ def create_app(
         partitions=definitions_for(workspace, store),
     )
     app.extensions[EXTENSION] = data
+    app.extensions[WORKSPACE] = workspace
     cache = app.extensions[CACHE] = ResponseCache(settings.response_cache)
     if settings.response_cache > 0 and not settings.read_requires_token:
         app.wsgi_app = FastPath(app.wsgi_app, cache, data.state_tag, SECURITY_HEADERS)  # type: ignore[method-assign]

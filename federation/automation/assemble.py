@@ -2,6 +2,8 @@
 
 Precedence, highest first:
 
+* a condition attached through the API (``PUT /api/v1/assets/<key>/automation``, kept in the
+  store: ``Store.api_conditions()``), passed as ``api_conditions``; conditions only;
 * the workspace's ``automation:`` rules (a later rule overrides an earlier one for the assets
   both select);
 * the asset's own metadata: dbt ``meta.lockgate.automation`` (a condition string) and
@@ -37,6 +39,8 @@ class Assembled:
     partitions: dict[AssetKey, PartitionsDefinition] = field(default_factory=dict)
     sources: dict[AssetKey, str] = field(default_factory=dict)
     """Where each asset's condition comes from (``lockgate.yaml: automation[0]``, ``dbt meta``)."""
+    kinds: dict[AssetKey, str] = field(default_factory=dict)
+    """The kind of each condition's source: ``api``, ``workspace`` or ``dbt_meta``."""
     warnings: tuple[str, ...] = ()
 
 
@@ -91,13 +95,30 @@ def dag_partitions(spec: AssetSpec, first: FirstPartition | None = None) -> Part
     return schedule_partitions(str(partitioning), start=start)
 
 
+def api_condition(key: AssetKey, text: str) -> Condition:
+    """The parsed condition string attached to ``key`` through the API."""
+    try:
+        return parse_condition(text)
+    except ConditionError as err:
+        raise ConfigError(
+            err.what.rstrip("\n"),
+            where=f"{key}: condition attached through the API",
+            fix=f"{err.fix}; or replace it with PUT /api/v1/assets/{key}/automation",
+        ) from None
+
+
 def assemble(
-    graph: AssetGraph, config: AutomationConfig, *, first_partition: FirstPartition | None = None
+    graph: AssetGraph,
+    config: AutomationConfig,
+    *,
+    first_partition: FirstPartition | None = None,
+    api_conditions: Mapping[AssetKey, str] | None = None,
 ) -> Assembled:
     """Conditions and partitions for every asset of ``graph`` (see the module doc for precedence).
 
     A workspace rule whose selection matches nothing is a warning, not an error: the assets may
-    appear at the next sync. A bad ``meta.lockgate`` value is an error naming the asset.
+    appear at the next sync; so is an API-attached condition of an asset not in the graph. A bad
+    ``meta.lockgate`` value is an error naming the asset.
     """
     out = Assembled()
     warnings: list[str] = []
@@ -107,6 +128,7 @@ def assemble(
         if condition is not None:
             out.conditions[key] = condition
             out.sources[key] = "dbt meta.lockgate.automation"
+            out.kinds[key] = "dbt_meta"
         defn = meta_partitions(spec) or dag_partitions(spec, first_partition)
         if defn is not None:
             out.partitions[key] = defn
@@ -125,11 +147,20 @@ def assemble(
             if rule.condition is not None:
                 out.conditions[key] = rule.condition
                 out.sources[key] = rule.where
+                out.kinds[key] = "workspace"
             if rule.partitions is not None:
                 out.partitions[key] = rule.partitions
+    for key, text in sorted((api_conditions or {}).items(), key=lambda kv: str(kv[0])):
+        if key not in graph:
+            warnings.append(f"the condition attached to {key} through the API names no asset of the graph")
+            continue
+        out.conditions[key] = api_condition(key, text)
+        out.sources[key] = f"API (PUT /api/v1/assets/{key}/automation)"
+        out.kinds[key] = "api"
     return Assembled(
         conditions=out.conditions,
         partitions=out.partitions,
         sources=out.sources,
+        kinds=out.kinds,
         warnings=tuple(warnings),
     )

@@ -2,7 +2,8 @@
 
 :class:`Daemon` keeps one :class:`~lockgate.federation.automation.tick.Automation` between ticks
 and rebuilds it (cold, from the store) when the graph or the declared conditions change, e.g.
-after a sync discovered new assets. Only the holder of the ``automation`` lease ticks; the others
+after a sync discovered new assets or a condition was attached through the API (read from the
+store on every tick, so no restart is needed). Only the holder of the ``automation`` lease ticks; the others
 skip until it expires. :meth:`Daemon.run` releases the lease when it stops, so a clean shutdown
 (Ctrl-C, SIGTERM) hands over at once instead of after the lease's TTL.
 """
@@ -121,7 +122,12 @@ class Daemon:
     def prepare(self, graph: AssetGraph | None = None) -> Automation:
         """The automation for the current graph: reused while graph and conditions are unchanged."""
         graph = self.graph_of() if graph is None else graph
-        found = assemble(graph, self.config, first_partition=first_partition(self.store))
+        found = assemble(
+            graph,
+            self.config,
+            first_partition=first_partition(self.store),
+            api_conditions=self.store.api_conditions(),
+        )
         stamp = _fingerprint(graph, found)
         if self.automation is None or stamp != self._print:
             self.automation = Automation(

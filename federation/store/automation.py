@@ -1,4 +1,5 @@
-"""The automation daemon's tables (revision 0002): lease, ticks, evaluations, memory, run queue."""
+"""The automation daemon's tables: lease, ticks, evaluations, memory, run queue (revision 0002)
+and the conditions attached through the API (revision 0004)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from lockgate.federation.keys import AssetKey
 from lockgate.federation.partitions.ranges import Ranges
 from lockgate.federation.store import codec
 from lockgate.federation.store.models import (
+    ConditionRow,
     EvaluationRow,
     EventRow,
     LeaseRow,
@@ -239,3 +241,22 @@ def read_queue(session: Session, states: Iterable[RunQueueState]) -> list[Queued
 def update_run(session: Session, run_id: int, now: datetime, changes: Mapping[str, Any]) -> None:
     values = {k: (v.value if isinstance(v, RunQueueState) else v) for k, v in changes.items()}
     session.execute(update(RunQueueRow).where(RunQueueRow.id == run_id).values(updated_at=now, **values))
+
+
+def read_conditions(session: Session) -> dict[AssetKey, str]:
+    rows = session.execute(
+        select(ConditionRow.asset_key, ConditionRow.condition).order_by(ConditionRow.asset_key)
+    )
+    return {codec.key_from_text(key): text for key, text in rows}
+
+
+def set_condition(session: Session, asset: AssetKey, condition: str, now: datetime) -> None:
+    session.merge(ConditionRow(asset_key=codec.key_text(asset), condition=condition, updated_at=now))
+
+
+def delete_condition(session: Session, asset: AssetKey) -> bool:
+    found = session.get(ConditionRow, codec.key_text(asset))
+    if found is None:
+        return False
+    session.delete(found)
+    return True

@@ -268,7 +268,10 @@ class RunQueueRow(Base):
     """The durable run queue: a request is written here before it is launched."""
 
     __tablename__ = "run_queue"
-    __table_args__ = (Index("ix_run_queue_state_priority", "state", "priority"),)
+    __table_args__ = (
+        Index("ix_run_queue_state_priority", "state", "priority"),
+        Index("ix_run_queue_updated_at", "updated_at"),
+    )
 
     id: Mapped[int] = mapped_column(Id, primary_key=True, autoincrement=True)
     idempotency_key: Mapped[str] = mapped_column(Text, unique=True)
@@ -284,3 +287,14 @@ class RunQueueRow(Base):
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ConditionRow(Base):
+    """An automation condition attached to one asset through the API (``PUT
+    /api/v1/assets/<key>/automation``); it overrides the workspace's rules and dbt meta."""
+
+    __tablename__ = "automation_conditions"
+
+    asset_key: Mapped[str] = mapped_column(Text, primary_key=True)
+    condition: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)

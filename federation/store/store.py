@@ -28,9 +28,11 @@ from lockgate.federation.store.models import (
     AssetStatusRow,
     CheckRow,
     CheckStatusRow,
+    ConditionRow,
     CursorRow,
     DynamicPartitionRow,
     EventRow,
+    RunQueueRow,
     SyncRow,
     TickRow,
 )
@@ -381,7 +383,8 @@ class Store:
 
     def generation(self) -> str:
         """An opaque token that changes whenever what readers see changes: a new event (and the
-        status derived from it), a sync (specs), an automation tick or a dynamic partition. One
+        status derived from it), a sync (specs), an automation tick, a dynamic partition, a change
+        of the run queue (backfill progress, cancel, resume) or of an API-attached condition. One
         cheap indexed query, so caches (the portal's response cache) can check it per request."""
 
         def work(session: Session) -> str:
@@ -393,6 +396,15 @@ class Store:
                     select(func.max(SyncRow.finished_at)).scalar_subquery(),
                     select(func.max(TickRow.id)).scalar_subquery(),
                     select(func.count(DynamicPartitionRow.name)).scalar_subquery(),
+                    select(func.max(RunQueueRow.updated_at)).scalar_subquery(),
+                    *(  # per state (indexed): a transition shows even with an older clock
+                        select(func.count(RunQueueRow.id))
+                        .where(RunQueueRow.state == state.value)
+                        .scalar_subquery()
+                        for state in RunQueueState
+                    ),
+                    select(func.max(ConditionRow.updated_at)).scalar_subquery(),
+                    select(func.count(ConditionRow.asset_key)).scalar_subquery(),
                 )
             ).one()
             return "|".join(str(value) for value in row)
@@ -462,6 +474,20 @@ class Store:
         """Set columns (state, attempts, not_before, launched_at, run_id, message) of one run."""
         with self._writing("updating the run queue") as session:
             store_automation.update_run(session, run, now, changes)
+
+    def api_conditions(self) -> dict[AssetKey, str]:
+        """The automation conditions attached through the API, as condition strings, by asset."""
+        return self._reading("reading API-attached conditions", store_automation.read_conditions)
+
+    def set_api_condition(self, key: AssetKey, condition: str, *, now: datetime) -> None:
+        """Attach (or replace) ``key``'s condition string; the caller has parsed it already."""
+        with self._writing(f"attaching a condition to {key}") as session:
+            store_automation.set_condition(session, key, condition, now)
+
+    def delete_api_condition(self, key: AssetKey) -> bool:
+        """Remove ``key``'s API-attached condition; False when it had none."""
+        with self._writing(f"removing the condition of {key}") as session:
+            return store_automation.delete_condition(session, key)
 
 
 @contextmanager

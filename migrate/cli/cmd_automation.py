@@ -240,7 +240,11 @@ def explain(ctx: click.Context, key: str, limit: int, as_json: bool) -> None:
     graph = context.graph()
     asset = graph.resolve(key)
     workspace = context.workspace()
-    found = assemble(graph, parse_automation(dict(workspace.automation), path=workspace.path))
+    found = assemble(
+        graph,
+        parse_automation(dict(workspace.automation), path=workspace.path),
+        api_conditions=context.store().api_conditions(),
+    )
     rows = context.store().evaluations(asset, limit=limit)
     if as_json:
         for tick_id, at, ev in rows:
@@ -249,7 +253,7 @@ def explain(ctx: click.Context, key: str, limit: int, as_json: bool) -> None:
         return
     condition = found.conditions.get(asset)
     if condition is None:
-        echo(f"{asset} has no automation condition (declare one in lockgate.yaml automation: or dbt meta)")
+        echo(f"{asset} has no automation condition (declare one in lockgate.yaml, dbt meta or the API)")
     else:
         echo(f"{asset}: {condition}  [from {found.sources.get(asset, '?')}]")
     if not rows:

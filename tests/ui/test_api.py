@@ -254,6 +254,9 @@ def test_openapi_document_describes_every_resource(client: FlaskClient) -> None:
         "/api/v1/adapters",
         "/api/v1/lineage",
         "/api/v1/lineage/batch",
+        "/api/v1/assets/{key}/automation",
+        "/api/v1/backfills",
+        "/api/v1/backfills/{backfill}",
     }
     params = {p["name"] for p in doc["paths"]["/api/v1/assets"]["get"]["parameters"]}
     assert {"select", "q", "system", "group", "owner", "tag", "status", "limit", "offset"} <= params

@@ -147,8 +147,8 @@ def test_backfill_queues_runs_like_the_cli(
     assert client.post("/backfill", data={**form, "token": token, "from": day(20)}).status_code == 400
     assert client.post("/backfill", data={**form, "token": token, "selection": str(LOOSE)}).status_code == 404
     assert store.run_queue() == []
-    response = client.post("/backfill", data={**form, "token": token, "next": f"/assets/{DAILY}"})
-    assert response.status_code == 302 and response.location.startswith(f"/assets/{DAILY}?backfill=bf-")
+    response = client.post("/backfill", data={**form, "token": token})
+    assert response.status_code == 302 and response.location.startswith("/backfills?backfill=bf-")
     queued = store.run_queue([RunQueueState.QUEUED])
     assert sorted(q.request.partition or "" for q in queued) == [day(10), day(11), day(12)]
     assert {q.request.tags["lockgate/backfill"] for q in queued} == {

@@ -2,6 +2,8 @@
 
 from lockgate.ui.api import adapters as adapters
 from lockgate.ui.api import assets as assets
+from lockgate.ui.api import automation as automation
+from lockgate.ui.api import backfills as backfills
 from lockgate.ui.api import lineage as lineage
 from lockgate.ui.api import lineage_receiver as lineage_receiver
 from lockgate.ui.api import openapi as openapi

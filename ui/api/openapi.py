@@ -20,6 +20,8 @@ from lockgate.ui.api.assets import (
     MaterializationSchema,
     PartitionSchema,
 )
+from lockgate.ui.api.automation import AutomationSchema, ConditionBodySchema
+from lockgate.ui.api.backfills import BackfillSchema
 from lockgate.ui.api.base import PageArgs, ProblemSchema, api
 from lockgate.ui.api.lineage import LineageArgs, LineageSchema
 from lockgate.ui.api.runs import LaunchTicketSchema, RunRequestSchema, RunSchema
@@ -54,6 +56,63 @@ def _ok(schema: str | dict[str, Any], *errors: int) -> dict[str, Any]:
     return responses
 
 
+def _automation_paths(spec: APISpec, page: list[dict[str, Any]]) -> None:
+    """Backfills and the conditions attached through the API."""
+    automation = {"$ref": "#/components/schemas/Automation"}
+    write = {"security": [{"bearer": []}], "parameters": [_KEY]}
+    spec.path(
+        path="/api/v1/assets/{key}/automation",
+        operations={
+            "get": {
+                "summary": "The asset's effective automation condition and where it comes from",
+                "operationId": "getAssetAutomation",
+                "parameters": [_KEY],
+                "responses": _ok(automation, 404),
+            },
+            "put": {
+                "summary": "Attach a condition (overrides the workspace and dbt meta)",
+                "operationId": "putAssetAutomation",
+                **write,
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/json": {"schema": "ConditionBody"}},
+                },
+                "responses": _ok(automation, 400, 404),
+            },
+            "delete": {
+                "summary": "Remove the condition attached through the API",
+                "operationId": "deleteAssetAutomation",
+                **write,
+                "responses": _ok(automation, 404),
+            },
+        },
+    )
+    spec.path(
+        path="/api/v1/backfills",
+        operations={
+            "get": {
+                "summary": "Backfills and their progress",
+                "operationId": "listBackfills",
+                "parameters": page,
+                "responses": _ok(_collection("Backfill"), 400),
+            }
+        },
+    )
+    spec.path(
+        path="/api/v1/backfills/{backfill}",
+        operations={
+            "get": {
+                "summary": "One backfill's progress",
+                "operationId": "getBackfill",
+                "parameters": [
+                    {"in": "path", "name": "backfill", "required": True, "schema": {"type": "string"}}
+                ],
+                "responses": _ok({"$ref": "#/components/schemas/Backfill"}, 404),
+            }
+        },
+    )
+
+
 @cache
 def build_spec() -> dict[str, Any]:
     spec = APISpec(
@@ -80,6 +139,9 @@ def build_spec() -> dict[str, Any]:
         ("LaunchTicket", LaunchTicketSchema),
         ("SyncState", SyncStateSchema),
         ("Lineage", LineageSchema),
+        ("Backfill", BackfillSchema),
+        ("Automation", AutomationSchema),
+        ("ConditionBody", ConditionBodySchema),
     ):
         spec.components.schema(name, schema=schema)
     page = [{"in": "query", "schema": PageArgs}]
@@ -171,6 +233,7 @@ def build_spec() -> dict[str, Any]:
             }
         },
     )
+    _automation_paths(spec, page)
     lineage_receiver.add_paths(spec)
     result: dict[str, Any] = spec.to_dict()
     return result

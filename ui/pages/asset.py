@@ -79,8 +79,6 @@ def asset(key: str) -> str:
         signed_in=signed_in(),
         health=portal.partition_health(asset_key),
         evaluations=portal.store.evaluations(asset_key, limit=EXPLAINED),
-        backfill_id=request.args.get("backfill", "")[:100],
-        backfill_queued=request.args.get("queued", "")[:10],
     )
 
 

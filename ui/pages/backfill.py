@@ -2,7 +2,8 @@
 
 It plans and queues exactly as ``lockgate backfill SELECTION --from --to --detach`` does
 (:func:`lockgate.federation.automation.backfill.plan_backfill` and ``Store.enqueue_runs``); the
-automation daemon launches the queued runs. Needs the write token (or a signed-in session) and
+automation daemon launches the queued runs, and the answer redirects to the Backfills page, which
+shows their progress. Needs the write token (or a signed-in session) and
 the session's CSRF token.
 """
 
@@ -15,16 +16,14 @@ from werkzeug.wrappers import Response
 
 from lockgate.federation.automation import backfill as bf
 from lockgate.federation.sync import select_keys
-from lockgate.ui.auth import check_csrf, require_write_token, signed_in
+from lockgate.ui.pages.backfills import require_form_write
 from lockgate.ui.pages.base import data, pages
 from lockgate.ui.problems import Problem
 
 
 @pages.post("/backfill")
 def backfill() -> Response:
-    check_csrf(request.form.get("csrf_token"))
-    if not signed_in():
-        require_write_token(request.form.get("token") or None)
+    require_form_write()
     selection = (request.form.get("selection") or "").strip()
     lo = (request.form.get("from") or "").strip()
     hi = (request.form.get("to") or "").strip()
@@ -49,7 +48,4 @@ def backfill() -> Response:
         dynamic=portal.store.dynamic_partitions(),
     )
     queued = portal.store.enqueue_runs(plan, now=now)
-    back = request.form.get("next") or ""
-    target = back if back.startswith("/") and not back.startswith("//") else url_for("pages.runs")
-    separator = "&" if "?" in target else "?"
-    return redirect(f"{target}{separator}backfill={backfill_id}&queued={queued}")
+    return redirect(url_for("pages.backfills", backfill=backfill_id, queued=queued))
