@@ -151,6 +151,28 @@ def test_materialize_needs_csrf_and_token(app: Flask, client: FlaskClient, launc
     assert 'class="tag">lockgate</span>' in text(client, "/runs")
 
 
+def test_runs_page_materializes_a_typed_selection(app: Flask, client: FlaskClient, launcher: Any) -> None:
+    page = text(client, "/runs")
+    assert 'id="materialize-selection-form"' in page
+    bad = client.post(
+        "/materialize", data={"selection": "shop/orders and", "csrf_token": csrf(page), "token": TOKEN}
+    )
+    assert bad.status_code == 400 and "column" in bad.get_data(as_text=True)
+    assert launcher.requests == []
+    ok = client.post(
+        "/materialize", data={"selection": "key:shop/ord*", "csrf_token": csrf(page), "token": TOKEN}
+    )
+    assert ok.status_code == 302 and ok.headers["Location"].startswith("/runs")
+    data: PortalData = app.extensions["lockgate"]
+    data.drain()
+    assert [str(k) for r in launcher.requests for k in r.assets] == ["shop/orders"]
+
+
+def test_runs_page_explains_why_writes_are_disabled(make_portal: Callable[..., Flask]) -> None:
+    html = text(make_portal(token=None).test_client(), "/runs")
+    assert "LOCKGATE_TOKEN is not set" in html and 'id="materialize-selection-form"' not in html
+
+
 def test_materialize_with_writes_disabled_explains_why(make_portal: Callable[..., Flask]) -> None:
     app = make_portal(token=None)
     html = text(app.test_client(), "/assets/shop/orders")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import render_template, request
 
+from lockgate.ui.auth import signed_in, writes_disabled_reason
 from lockgate.ui.pages.base import data, pages
 
 SHOWN = 100
@@ -17,4 +18,6 @@ def runs() -> str:
         runs=all_runs[:SHOWN],
         total=len(all_runs),
         launched=request.args.get("launched", "")[:500],
+        writes_disabled=writes_disabled_reason(),
+        signed_in=signed_in(),
     )
