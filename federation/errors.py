@@ -57,10 +57,11 @@ class ArtifactError(LockgateError):
     exit_code = 3
 
 
-class SelectionError(LockgateError):
-    """A selection expression does not parse. ``column`` is 1-based and points at the culprit."""
+class ColumnError(LockgateError):
+    """An error in a one-line expression: the message draws a caret under the 1-based ``column``.
+    Subclasses set ``label`` (the ``where`` of the message)."""
 
-    exit_code = 2
+    label: ClassVar[str] = "expression"
 
     def __init__(self, what: str, *, expression: str, column: int, fix: str | None = None) -> None:
         self.expression = expression
@@ -68,7 +69,7 @@ class SelectionError(LockgateError):
         caret = " " * (column - 1) + "^"
         super().__init__(
             f"{what} at column {column}\n  {expression}\n  {caret}\n",
-            where="selection",
+            where=self.label,
             fix=fix,
         )
 
@@ -76,6 +77,13 @@ class SelectionError(LockgateError):
         # The caret drawing must keep its line breaks; the fix goes after it.
         head = f"{self.where}: {self.what}" if self.where else self.what
         return head + (self.fix.rstrip(".") + "." if self.fix else "")
+
+
+class SelectionError(ColumnError):
+    """A selection expression does not parse. ``column`` is 1-based and points at the culprit."""
+
+    exit_code = 2
+    label = "selection"
 
 
 class GraphError(LockgateError):
@@ -119,22 +127,10 @@ class LaunchError(AdapterError):
     """A run could not be launched in the system that owns the assets."""
 
 
-class ConditionError(ConfigError):
+class ConditionError(ColumnError, ConfigError):
     """An automation condition string does not parse. ``column`` is 1-based and points at the culprit."""
 
-    def __init__(self, what: str, *, expression: str, column: int, fix: str | None = None) -> None:
-        self.expression = expression
-        self.column = column
-        caret = " " * (column - 1) + "^"
-        super().__init__(
-            f"{what} at column {column}\n  {expression}\n  {caret}\n",
-            where="automation condition",
-            fix=fix,
-        )
-
-    def render(self) -> str:
-        head = f"{self.where}: {self.what}" if self.where else self.what
-        return head + (self.fix.rstrip(".") + "." if self.fix else "")
+    label = "automation condition"
 
 
 class OpenLineageError(ArtifactError):
