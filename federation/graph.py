@@ -20,35 +20,21 @@ from __future__ import annotations
 
 import difflib
 import fnmatch
-import gc
 import re
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
 from dataclasses import replace
 from functools import lru_cache
 from itertools import chain
 from types import MappingProxyType
 
 from lockgate.federation.errors import CycleError, UnknownAssetError
+from lockgate.federation.gcpause import gc_paused
 from lockgate.federation.keys import AssetKey, CheckKey, DatasetRef
 from lockgate.federation.selection import ATTRIBUTES, select_ids
 from lockgate.federation.specs import AssetSpec, CheckSpec
 
 Path = tuple[str, ...]
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC: building allocates ~V+E containers, and each generational pass would
-    rescan every spec (it doubled the build time at 100k assets). Nothing built here is cyclic."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @lru_cache(maxsize=512)
@@ -110,7 +96,7 @@ class AssetGraph:
     @classmethod
     def build(cls, assets: Iterable[AssetSpec], checks: Iterable[CheckSpec] = ()) -> AssetGraph:
         """Build the graph; raises :class:`CycleError`, records everything else in ``warnings``."""
-        with _gc_paused():
+        with gc_paused():
             return cls._build(assets, checks)
 
     @classmethod

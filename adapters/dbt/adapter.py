@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any, cast
 
 from lockgate.adapters.dbt import profiles
@@ -26,20 +23,9 @@ from lockgate.federation.adapter import (
 )
 from lockgate.federation.datasets import RelationNamer, relation_namer
 from lockgate.federation.errors import ArtifactError, ConfigError, LaunchError
+from lockgate.federation.gcpause import gc_paused
 from lockgate.federation.keys import DatasetRef
 from lockgate.federation.specs import JsonValue
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic GC while millions of acyclic containers are created (restored after)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class DbtAdapter:
@@ -79,7 +65,7 @@ class DbtAdapter:
         signature = self.client.signature(path)
         if refresh or self._translation is None or signature != self._signature:
             data = self.client.read_bytes(path, what="manifest")
-            with _gc_paused():
+            with gc_paused():
                 manifest = read_manifest(data, path=path, extra_fields=self.translator.extra_node_fields)
                 del data
                 warnings: list[str] = []

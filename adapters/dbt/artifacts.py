@@ -8,7 +8,6 @@ lockgate uses are read later, with ``.get()``, so dbt versions writing extra key
 
 from __future__ import annotations
 
-import gc
 import re
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import orjson
 
 from lockgate.federation.errors import ArtifactError
+from lockgate.federation.gcpause import gc_paused
 
 MANIFEST_VERSIONS = frozenset({10, 11, 12})
 RUN_RESULTS_VERSIONS = frozenset({5, 6})
@@ -25,13 +25,8 @@ _PARSE_FIX = "re-run `dbt parse` (or `dbt build`) in the project to rewrite the 
 
 def loads_paused_gc(data: bytes) -> Any:
     """``orjson.loads`` with the cyclic GC paused (restored to its previous state afterwards)."""
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         return orjson.loads(data)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def parse_json(data: bytes, *, path: Path) -> dict[str, Any]:

@@ -17,13 +17,13 @@ raises the error that names the file, node and fix. Without msgspec installed (i
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from lockgate.adapters.dbt.artifacts import MANIFEST_VERSIONS, check_version, parse_manifest
+from lockgate.federation.gcpause import gc_paused
 
 try:
     import msgspec
@@ -98,9 +98,7 @@ def read_manifest(data: bytes, *, path: Path, extra_fields: Iterable[str] = ()) 
     if not HAVE_MSGSPEC:
         return parse_manifest(data, path=path)
     decoder = _decoder(manifest_fields(extra_fields))
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         try:
             decoded = decoder.decode(data)
         except msgspec.DecodeError:  # includes ValidationError: let the full reader decide
@@ -117,6 +115,3 @@ def read_manifest(data: bytes, *, path: Path, extra_fields: Iterable[str] = ()) 
             if value is not None:
                 doc[name] = value
         return doc
-    finally:
-        if was_enabled:
-            gc.enable()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -16,6 +15,7 @@ from lockgate.federation.adapter import Discovery, ObserveResult, RunRequest
 from lockgate.federation.automation.records import AssetMemory, Evaluation, QueuedRun, RunQueueState
 from lockgate.federation.errors import StoreError
 from lockgate.federation.events import Event, EventKind
+from lockgate.federation.gcpause import gc_paused
 from lockgate.federation.keys import AssetKey, CheckKey
 from lockgate.federation.partitions.definitions import check_key
 from lockgate.federation.specs import AssetSpec, CheckResult, CheckSpec
@@ -94,7 +94,7 @@ class Store:
     @contextmanager
     def _writing(self, action: str) -> Iterator[Session]:
         try:
-            with _gc_paused(), self._write.begin() as session:
+            with gc_paused(), self._write.begin() as session:
                 yield session
         except SQLAlchemyError as err:
             raise StoreError(
@@ -488,20 +488,6 @@ class Store:
         """Remove ``key``'s API-attached condition; False when it had none."""
         with self._writing(f"removing the condition of {key}") as session:
             return store_automation.delete_condition(session, key)
-
-
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector during a bulk write: it allocates ~10 objects per row
-    and none of them cyclic, and collections triggered by that churn doubled the time of a
-    large first sync. Restored on exit, also on error."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _sync_values(state: SyncState) -> dict[str, Any]:
