@@ -8,8 +8,9 @@ from lockgate.adapters.dbt import profiles
 from lockgate.adapters.dbt.artifacts import parse_run_results
 from lockgate.adapters.dbt.client import DbtClient
 from lockgate.adapters.dbt.config import DbtConfig
+from lockgate.adapters.dbt.fast import translate_structs, uses_defaults
 from lockgate.adapters.dbt.manifest import Translation, translate_manifest
-from lockgate.adapters.dbt.reader import read_manifest
+from lockgate.adapters.dbt.reader import decode_structs, read_manifest
 from lockgate.adapters.dbt.run_results import cursor_of, run_results_events
 from lockgate.adapters.dbt.runner import LaunchStream
 from lockgate.adapters.dbt.translator import DatasetFactory, DbtTranslator
@@ -64,16 +65,22 @@ class DbtAdapter:
             self.client.parse()
         signature = self.client.signature(path)
         if refresh or self._translation is None or signature != self._signature:
-            data = self.client.read_bytes(path, what="manifest")
-            with gc_paused():
-                manifest = read_manifest(data, path=path, extra_fields=self.translator.extra_node_fields)
-                del data
-                warnings: list[str] = []
-                factory = self._dataset_factory(manifest, warnings)
-                translation = translate_manifest(
-                    manifest, self.translator, adapter=self.name, path=path, dataset_factory=factory
-                )
-                del manifest
+            warnings: list[str] = []
+            with self.client.map_bytes(path, what="manifest") as data, gc_paused():
+                decoded = decode_structs(data, path=path) if uses_defaults(self.translator) else None
+                if decoded is not None:  # the default translator: the fast path (adapters/dbt/fast.py)
+                    factory = self._dataset_factory({"metadata": decoded.metadata}, warnings)
+                    translation = translate_structs(
+                        decoded, self.translator, adapter=self.name, path=path, dataset_factory=factory
+                    )
+                    del decoded
+                else:
+                    manifest = read_manifest(data, path=path, extra_fields=self.translator.extra_node_fields)
+                    factory = self._dataset_factory(manifest, warnings)
+                    translation = translate_manifest(
+                        manifest, self.translator, adapter=self.name, path=path, dataset_factory=factory
+                    )
+                    del manifest
             if warnings:
                 translation = Translation(
                     assets=translation.assets,

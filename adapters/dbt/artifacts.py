@@ -23,13 +23,13 @@ _VERSION_RE = re.compile(r"/(manifest|run-results)/v(\d+)\.json$")
 _PARSE_FIX = "re-run `dbt parse` (or `dbt build`) in the project to rewrite the artifacts"
 
 
-def loads_paused_gc(data: bytes) -> Any:
+def loads_paused_gc(data: bytes | memoryview) -> Any:
     """``orjson.loads`` with the cyclic GC paused (restored to its previous state afterwards)."""
     with gc_paused():
         return orjson.loads(data)
 
 
-def parse_json(data: bytes, *, path: Path) -> dict[str, Any]:
+def parse_json(data: bytes | memoryview, *, path: Path) -> dict[str, Any]:
     """Parse artifact bytes; truncated or non-JSON input names the file and orjson's position."""
     try:
         doc = loads_paused_gc(data)
@@ -78,7 +78,7 @@ def check_version(doc: dict[str, Any], *, path: Path, kind: str, supported: froz
     return version
 
 
-def parse_manifest(data: bytes, *, path: Path) -> dict[str, Any]:
+def parse_manifest(data: bytes | memoryview, *, path: Path) -> dict[str, Any]:
     """A manifest v10-v12 as a plain dict (only its version is checked here)."""
     doc = parse_json(data, path=path)
     check_version(doc, path=path, kind="manifest", supported=MANIFEST_VERSIONS)

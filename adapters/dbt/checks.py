@@ -20,21 +20,56 @@ the same asset gets the last part of its unique_id appended.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, NamedTuple
 
-from lockgate.adapters.dbt.translator import DbtTranslator, Node
+from lockgate.adapters.dbt.translator import DbtTranslator, Node, config_of, mapping, parents_of
+from lockgate.federation.bulkinit import bulk_init
 from lockgate.federation.keys import AssetKey, CheckKey
 from lockgate.federation.specs import CheckSpec, JsonValue, Origin, Severity
 
+_check_spec = bulk_init(CheckSpec)
+_check_key = bulk_init(CheckKey)
+_origin = bulk_init(Origin)
 
-def _parents(node: Node) -> list[str]:
-    depends = node.get("depends_on") or {}
-    return list(depends.get("nodes") or ())
+
+class CheckFields(NamedTuple):
+    """What a check is made of, read from one test node (by the translator, or by the fast path)."""
+
+    uid: str
+    parents: list[str]
+    attached: Any
+    name: str
+    severity: str
+    test_type: Any
+    namespace: Any
+    column: Any
+    description: str
 
 
 def _rank(uid: str) -> tuple[int, str]:
     return (0 if not uid.startswith("source.") else 1, uid)
+
+
+def translator_fields(translator: DbtTranslator) -> Callable[[Node], CheckFields]:
+    """Test fields through the translator's ``get_check_*`` methods (any translator)."""
+
+    def fields(test: Node) -> CheckFields:
+        config = config_of(test)
+        test_meta = mapping(test.get("test_metadata"))
+        return CheckFields(
+            uid=str(test["unique_id"]),
+            parents=parents_of(test),
+            attached=test.get("attached_node"),
+            name=translator.get_check_name(test),
+            severity=str(config.get("severity") or ""),
+            test_type=test_meta.get("name"),
+            namespace=test_meta.get("namespace"),
+            column=test.get("column_name"),
+            description=translator.get_check_description(test),
+        )
+
+    return fields
 
 
 def translate_tests(
@@ -46,16 +81,21 @@ def translate_tests(
     keys: Mapping[str, AssetKey],
     ephemeral: Mapping[str, list[str]],
     warnings: list[str],
+    fields: Callable[[Node], CheckFields] | None = None,
 ) -> dict[str, CheckSpec]:
-    """Check specs by the test's unique_id; dropped tests add a line to ``warnings``."""
+    """Check specs by the test's unique_id; dropped tests add a line to ``warnings``.
+
+    ``fields`` reads a data test node (default: through ``translator``); unit tests are always
+    read through the translator.
+    """
     names: dict[AssetKey, set[str]] = {}
     checks: dict[str, CheckSpec] = {}
     on_ephemeral: list[str] = []
 
-    def add(test: Node, target: str, others: list[str], check_type: str) -> None:
-        uid = str(test["unique_id"])
+    def add(test: CheckFields, target: str, others: list[str], check_type: str) -> None:
+        uid = test.uid
         asset = keys[target]
-        name = translator.get_check_name(test)
+        name = test.name
         taken = names.setdefault(asset, set())
         if name in taken:
             base = f"{name}_{uid.rsplit('.', 1)[-1]}"
@@ -63,32 +103,29 @@ def translate_tests(
             while name in taken:
                 name, number = f"{base}_{number}", number + 1
         taken.add(name)
-        config = test.get("config") or {}
-        severity = Severity.WARN if str(config.get("severity") or "").lower() == "warn" else Severity.ERROR
-        test_meta = test.get("test_metadata") or {}
+        severity = Severity.WARN if test.severity.lower() == "warn" else Severity.ERROR
         metadata: dict[str, JsonValue] = {
             "unique_id": uid,
             "check_type": check_type,
-            "test_type": test_meta.get("name") or ("unit" if check_type == "unit_test" else "singular"),
+            "test_type": test.test_type or ("unit" if check_type == "unit_test" else "singular"),
         }
-        if test.get("column_name"):
-            metadata["column_name"] = test["column_name"]
-        if test_meta.get("namespace"):
-            metadata["namespace"] = test_meta["namespace"]
+        if test.column:
+            metadata["column_name"] = test.column
+        if test.namespace:
+            metadata["namespace"] = test.namespace
         additional = tuple(dict.fromkeys(keys[o] for o in others if o in keys and keys[o] != asset))
-        checks[uid] = CheckSpec(
-            key=CheckKey(asset=asset, name=name),
-            origin=Origin(system="dbt", adapter=adapter, external_id=uid),
-            description=translator.get_check_description(test),
+        checks[uid] = _check_spec(
+            key=_check_key(asset=asset, name=name),
+            origin=_origin(system="dbt", adapter=adapter, external_id=uid),
+            description=test.description,
             severity=severity,
             blocking=severity is Severity.ERROR,
             additional_deps=additional,
             metadata=metadata,
         )
 
-    def attach(test: Node, attached: str | None, check_type: str) -> None:
-        uid = test["unique_id"]
-        parents = _parents(test)
+    def attach(test: CheckFields, attached: str | None, check_type: str) -> None:
+        uid, parents = test.uid, test.parents
         if attached and attached in keys:
             add(test, attached, [p for p in parents if p != attached], check_type)
             return
@@ -106,15 +143,17 @@ def translate_tests(
             return
         add(test, found[0], found[1:], check_type)
 
+    by_translator = translator_fields(translator)
+    read = fields or by_translator
     for test in tests:
-        attach(test, test.get("attached_node"), "data_test")
+        found = read(test)
+        attach(found, found.attached, "data_test")
     for uid, unit in unit_tests.items():
         if not isinstance(unit, Mapping) or not unit.get("name"):
             warnings.append(f"dbt unit test {uid} has no name; it is ignored")
             continue
-        unit = {**unit, "unique_id": uid, "resource_type": "unit_test"}
-        parents = _parents(unit)
-        attach(unit, parents[0] if parents else None, "unit_test")
+        found = by_translator({**unit, "unique_id": uid, "resource_type": "unit_test"})
+        attach(found, found.parents[0] if found.parents else None, "unit_test")
     if on_ephemeral:
         shown = ", ".join(on_ephemeral[:10]) + (
             f" and {len(on_ephemeral) - 10} more" if len(on_ephemeral) > 10 else ""

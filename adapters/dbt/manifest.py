@@ -12,13 +12,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lockgate.adapters.dbt.checks import translate_tests
-from lockgate.adapters.dbt.translator import DatasetFactory, DbtTranslator, Node
+from lockgate.adapters.dbt.translator import DatasetFactory, DbtTranslator, Node, config_of, parents_of
 from lockgate.federation.adapter import Discovery
 from lockgate.federation.errors import ArtifactError, ConfigError
 from lockgate.federation.keys import AssetKey
@@ -55,11 +55,15 @@ def _require(node: Any, uid: str, *, section: str, path: Path, extra: tuple[str,
         )
     for name in (*_REQUIRED, *extra):
         if not node.get(name):
-            raise ArtifactError(
-                f"{section} entry {uid!r} has no {name!r}",
-                where=f"{path}: {section}.{uid}.{name}",
-                fix="re-run `dbt parse` to rewrite the manifest; if a tool wrote it, fix that tool",
-            )
+            raise missing_field(uid, name, section=section, path=path)
+
+
+def missing_field(uid: str, name: str, *, section: str, path: Path) -> ArtifactError:
+    return ArtifactError(
+        f"{section} entry {uid!r} has no {name!r}",
+        where=f"{path}: {section}.{uid}.{name}",
+        fix="re-run `dbt parse` to rewrite the manifest; if a tool wrote it, fix that tool",
+    )
 
 
 def _section(manifest: Mapping[str, Any], name: str, path: Path) -> Mapping[str, Any]:
@@ -73,11 +77,6 @@ def _section(manifest: Mapping[str, Any], name: str, path: Path) -> Mapping[str,
             fix="re-run `dbt parse` to rewrite the manifest",
         )
     return value
-
-
-def _parents(node: Node) -> list[str]:
-    depends = node.get("depends_on") or {}
-    return list(depends.get("nodes") or ())
 
 
 def translate_manifest(
@@ -97,13 +96,13 @@ def translate_manifest(
     for uid, node in _section(manifest, "nodes", path).items():
         _require(node, uid, section="nodes", path=path)
         rtype = node["resource_type"]
-        if (node.get("config") or {}).get("enabled") is False:
+        if config_of(node).get("enabled") is False:
             continue
         if rtype == "test":
             tests.append(node)
         elif rtype in ASSET_TYPES:
-            if rtype == "model" and (node.get("config") or {}).get("materialized") == "ephemeral":
-                ephemeral[uid] = _parents(node)
+            if rtype == "model" and config_of(node).get("materialized") == "ephemeral":
+                ephemeral[uid] = parents_of(node)
             else:
                 candidates.append((uid, node))
     for uid, node in _section(manifest, "sources", path).items():
@@ -113,27 +112,14 @@ def translate_manifest(
         _require(node, uid, section="exposures", path=path)
         candidates.append((uid, node))
 
-    keys = _assign_keys(candidates, translator, warnings)
-    collapsed: dict[str, tuple[AssetKey, ...]] = {}
-
-    def resolve(uid: str) -> tuple[AssetKey, ...]:
-        key = keys.get(uid)
-        if key is not None:
-            return (key,)
-        if uid not in ephemeral:
-            return ()  # a disabled, unknown or non-asset node
-        found = collapsed.get(uid)
-        if found is None:
-            collapsed[uid] = ()  # guards against a (malformed) ephemeral cycle
-            found = tuple(dict.fromkeys(k for parent in ephemeral[uid] for k in resolve(parent)))
-            collapsed[uid] = found
-        return found
+    keys = assign_keys(candidates, translator, warnings)
+    resolve = resolver(keys, ephemeral)
 
     assets: list[AssetSpec] = []
     selectors: dict[AssetKey, str] = {}
     for uid, node in candidates:
         key = keys[uid]
-        parents = _parents(node)
+        parents = parents_of(node)
         if len(parents) == 1:
             deps = resolve(parents[0])
         else:
@@ -180,7 +166,30 @@ def translate_manifest(
     )
 
 
-def _assign_keys(
+def resolver(
+    keys: Mapping[str, AssetKey], ephemeral: Mapping[str, list[str]]
+) -> Callable[[str], tuple[AssetKey, ...]]:
+    """unique_id -> the asset keys it stands for: its own, or an ephemeral model's (collapsed)
+    dependencies; nothing for a disabled, unknown or non-asset node."""
+    collapsed: dict[str, tuple[AssetKey, ...]] = {}
+
+    def resolve(uid: str) -> tuple[AssetKey, ...]:
+        key = keys.get(uid)
+        if key is not None:
+            return (key,)
+        if uid not in ephemeral:
+            return ()
+        found = collapsed.get(uid)
+        if found is None:
+            collapsed[uid] = ()  # guards against a (malformed) ephemeral cycle
+            found = tuple(dict.fromkeys(k for parent in ephemeral[uid] for k in resolve(parent)))
+            collapsed[uid] = found
+        return found
+
+    return resolve
+
+
+def assign_keys(
     candidates: list[tuple[str, Node]], translator: DbtTranslator, warnings: list[str]
 ) -> dict[str, AssetKey]:
     wanted: dict[str, AssetKey] = {}

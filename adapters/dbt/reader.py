@@ -74,6 +74,22 @@ NODE_FIELDS: tuple[str, ...] = (
 
 _SECTIONS = ("nodes", "sources", "exposures")
 
+CONFIG_FIELDS: tuple[str, ...] = (
+    "enabled",
+    "materialized",
+    "meta",
+    "group",
+    "tags",
+    "access",
+    "contract",
+    "severity",
+)
+COLUMN_FIELDS: tuple[str, ...] = ("name", "description", "data_type", "tags")
+STRUCT_NODE_FIELDS: tuple[str, ...] = tuple(
+    name for name in NODE_FIELDS if name not in ("label", "database", "schema", "alias", "identifier", "path")
+)
+"""The node, ``config`` and column fields the default translator reads (the struct decode)."""
+
 
 @lru_cache(maxsize=8)
 def _decoder(fields: tuple[str, ...]) -> msgspec.json.Decoder[Any]:
@@ -84,12 +100,71 @@ def _decoder(fields: tuple[str, ...]) -> msgspec.json.Decoder[Any]:
     return msgspec.json.Decoder(manifest)
 
 
+def _struct_get(self: Any, name: str, default: Any = None) -> Any:
+    value = getattr(self, name, None)
+    return default if value is None else value
+
+
+def _struct_getitem(self: Any, name: str) -> Any:
+    value = getattr(self, name, None)
+    if value is None:
+        raise KeyError(name)
+    return value
+
+
+@lru_cache(maxsize=1)
+def _struct_decoder() -> msgspec.json.Decoder[Any]:
+    # gc=False: decoded JSON holds no cycles, and untracked structs cost the collector nothing.
+    # get/__getitem__ let the translator's key methods read a struct node like a dict.
+    opts: dict[str, Any] = {"gc": False, "namespace": {"get": _struct_get, "__getitem__": _struct_getitem}}
+    config = msgspec.defstruct("NodeConfig", [(n, Any, None) for n in CONFIG_FIELDS], **opts)
+    column = msgspec.defstruct("NodeColumn", [(n, Any, None) for n in COLUMN_FIELDS], **opts)
+    depends = msgspec.defstruct("NodeDependsOn", [("nodes", Any, None)], **opts)
+    test_meta = msgspec.defstruct("NodeTestMetadata", [("name", Any, None), ("namespace", Any, None)], **opts)
+    typed: dict[str, Any] = {
+        "config": config | None,
+        "columns": dict[str, column] | None,  # type: ignore[valid-type]
+        "depends_on": depends | None,
+        "test_metadata": test_meta | None,
+    }
+    node = msgspec.defstruct("Node", [(n, typed.get(n, Any), None) for n in STRUCT_NODE_FIELDS], **opts)
+    section = dict[str, node] | None  # type: ignore[valid-type]
+    top = [("metadata", Any, None), ("groups", Any, None), ("unit_tests", Any, None)]
+    manifest = msgspec.defstruct(
+        "ManifestStructs", [*top, *((name, section, None) for name in _SECTIONS)], gc=False
+    )
+    return msgspec.json.Decoder(manifest)
+
+
+def decode_structs(data: bytes | memoryview, *, path: Path) -> Any | None:
+    """The manifest as typed structs for the default translator's fast path, or ``None`` when
+    msgspec is missing or the file does not fit the struct shape (a section, node, ``config``,
+    column or ``depends_on`` that is not an object, invalid JSON...): the caller then reads it
+    with :func:`read_manifest`, which reads it leniently or raises the error naming the file.
+
+    Nodes hold :data:`STRUCT_NODE_FIELDS` as attributes (absent ones are ``None``); ``config`` holds
+    :data:`CONFIG_FIELDS`, each column :data:`COLUMN_FIELDS`, ``depends_on`` its ``nodes`` and
+    ``test_metadata`` its ``name`` and ``namespace``.
+    """
+    if not HAVE_MSGSPEC:
+        return None
+    with gc_paused():
+        try:
+            decoded = _struct_decoder().decode(data)
+        except msgspec.DecodeError:
+            return None
+    check_version({"metadata": decoded.metadata}, path=path, kind="manifest", supported=MANIFEST_VERSIONS)
+    return decoded
+
+
 def manifest_fields(extra: Iterable[str] = ()) -> tuple[str, ...]:
     """NODE_FIELDS plus ``extra`` (deduplicated, in order)."""
     return tuple(dict.fromkeys((*NODE_FIELDS, *extra)))
 
 
-def read_manifest(data: bytes, *, path: Path, extra_fields: Iterable[str] = ()) -> dict[str, Any]:
+def read_manifest(
+    data: bytes | memoryview, *, path: Path, extra_fields: Iterable[str] = ()
+) -> dict[str, Any]:
     """A manifest v10-v12 as a dict holding only the fields lockgate reads (see module doc).
 
     Errors are those of :func:`parse_manifest`: invalid JSON, an unknown version, a section or

@@ -37,8 +37,23 @@ def _is_map(value: Any) -> TypeGuard[Mapping[str, Any]]:
     return isinstance(value, dict) or (value is not None and isinstance(value, Mapping))
 
 
+def mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a mapping, else an empty one: a field of the wrong type reads as absent."""
+    return value if _is_map(value) else {}
+
+
+def config_of(node: Node) -> Mapping[str, Any]:
+    return mapping(node.get("config"))
+
+
+def parents_of(node: Node) -> list[str]:
+    """``depends_on.nodes``; a field of the wrong type reads as no dependencies."""
+    found = mapping(node.get("depends_on")).get("nodes")
+    return [p for p in found if isinstance(p, str)] if isinstance(found, list) else []
+
+
 def _lockgate_meta(node: Node) -> Mapping[str, Any]:
-    meta = node.get("meta") or (node.get("config") or {}).get("meta")
+    meta = node.get("meta") or config_of(node).get("meta")
     found = meta.get("lockgate") if meta and _is_map(meta) else None
     return found if found and _is_map(found) else {}
 
@@ -114,9 +129,7 @@ class DbtTranslator:
         return str(node.get("description") or "")
 
     def get_group(self, node: Node) -> str | None:
-        group = (
-            _lockgate_meta(node).get("group") or node.get("group") or (node.get("config") or {}).get("group")
-        )
+        group = _lockgate_meta(node).get("group") or node.get("group") or config_of(node).get("group")
         return str(group) if group else None
 
     def get_owners(self, node: Node) -> tuple[str, ...]:
@@ -127,7 +140,7 @@ class DbtTranslator:
         if node["resource_type"] == "exposure":
             owner = node.get("owner")
         else:
-            group = self.groups.get(str(node.get("group") or (node.get("config") or {}).get("group")))
+            group = self.groups.get(str(node.get("group") or config_of(node).get("group")))
             owner = group.get("owner") if group else None
         if _is_map(owner):
             found = owner.get("email") or owner.get("name")
@@ -143,11 +156,11 @@ class DbtTranslator:
         rtype = node["resource_type"]
         if rtype == "exposure":
             return ("dbt", "exposure", str(node.get("type") or "exposure"))
-        kind = str((node.get("config") or {}).get("materialized") or "model") if rtype == "model" else rtype
+        kind = str(config_of(node).get("materialized") or "model") if rtype == "model" else rtype
         return ("dbt", kind, self.adapter_type) if self.adapter_type else ("dbt", kind)
 
     def get_metadata(self, node: Node) -> dict[str, JsonValue]:
-        config = node.get("config") or {}
+        config = config_of(node)
         meta: dict[str, JsonValue] = {
             "unique_id": node["unique_id"],
             "resource_type": node["resource_type"],
@@ -171,7 +184,7 @@ class DbtTranslator:
 
     def get_columns(self, node: Node) -> tuple[ColumnSpec, ...]:
         columns = node.get("columns")
-        if not columns:
+        if not columns or not _is_map(columns):
             return ()
         return tuple(
             ColumnSpec(
@@ -181,6 +194,7 @@ class DbtTranslator:
                 tags=tuple(tags) if (tags := col.get("tags")) else (),
             )
             for name, col in columns.items()
+            if _is_map(col)
         )
 
     def get_code_version(self, node: Node) -> str | None:
@@ -207,7 +221,7 @@ class DbtTranslator:
     def get_check_description(self, test: Node) -> str:
         if test.get("description"):
             return str(test["description"])
-        meta = test.get("test_metadata") or {}
+        meta = mapping(test.get("test_metadata"))
         column = test.get("column_name")
         kind = meta.get("name") or test["resource_type"].replace("_", " ")
         return f"dbt {kind} test" + (f" on column {column}" if column else "")

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from lockgate.adapters.dbt.manifest import Translation, translate_manifest
+from lockgate.adapters.dbt.manifest import Translation
 from lockgate.adapters.dbt.translator import DbtTranslator
 from lockgate.federation.errors import ArtifactError
 from lockgate.federation.keys import AssetKey
+from tests.adapters.dbt.test_fast import translate_both
 
 K = AssetKey.parse
 V12 = "https://schemas.getdbt.com/dbt/manifest/v12.json"
@@ -68,13 +69,8 @@ def manifest(*nodes: dict[str, Any], **sections: Any) -> dict[str, Any]:
 
 
 def translate(doc: dict[str, Any], translator: DbtTranslator | None = None) -> Translation:
-    return translate_manifest(
-        doc,
-        translator or DbtTranslator(),
-        adapter="x",
-        path=Path("/p/manifest.json"),
-        dataset_factory=lambda relation: None,
-    )
+    """Both paths (dicts, and the default translator's structs) must agree: see test_fast.py."""
+    return translate_both(doc, translator, adapter="x", path=Path("/p/manifest.json"))
 
 
 def test_a_source_and_a_model_with_the_same_key_are_disambiguated() -> None:

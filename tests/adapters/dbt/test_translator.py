@@ -8,11 +8,12 @@ from typing import Any
 import pytest
 
 from lockgate.adapters.dbt.artifacts import parse_manifest
-from lockgate.adapters.dbt.manifest import Translation, translate_manifest
+from lockgate.adapters.dbt.manifest import Translation
 from lockgate.adapters.dbt.translator import DbtTranslator, Node
 from lockgate.federation.datasets import relation_namer
 from lockgate.federation.keys import AssetKey, CheckKey, DatasetRef
 from lockgate.federation.specs import AssetSpec, CheckSpec, Severity
+from tests.adapters.dbt.test_fast import translate_both
 
 K = AssetKey.parse
 NAMESPACE = "duckdb:///data/shop.duckdb"
@@ -20,12 +21,8 @@ NAMESPACE = "duckdb:///data/shop.duckdb"
 
 def translate(manifest: dict[str, Any], translator: DbtTranslator | None = None) -> Translation:
     namer = relation_namer("duckdb", namespace=NAMESPACE)
-    return translate_manifest(
-        manifest,
-        translator or DbtTranslator(),
-        adapter="shop",
-        path=Path("manifest.json"),
-        dataset_factory=namer,
+    return translate_both(
+        manifest, translator, adapter="shop", path=Path("manifest.json"), dataset_factory=namer
     )
 
 
