@@ -30,6 +30,7 @@ from lockgate.federation.mappings import (
 from lockgate.federation.redact import redact
 
 if TYPE_CHECKING:
+    from lockgate.federation.partitions.status import Refreshed
     from lockgate.federation.store import Store
     from lockgate.federation.workspace import AdapterEntry, Workspace
 
@@ -65,10 +66,14 @@ class AdapterSyncResult:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SyncSummary:
     results: tuple[AdapterSyncResult, ...]
+    partitions: Refreshed | None = None
+    """The refresh of the stored partition status after the sync (None: not run or failed)."""
+    partition_error: str | None = None
+    """Why the partition status could not be refreshed (e.g. a bad ``partitions:`` rule)."""
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.results)
+        return all(r.ok for r in self.results) and self.partition_error is None
 
     @property
     def exit_code(self) -> int:
@@ -83,6 +88,8 @@ def sync_all(
     store: Store,
     adapters: Mapping[str, Adapter] | None = None,
     progress: ProgressCallback | None = None,
+    *,
+    refresh_partitions: bool = True,
 ) -> SyncSummary:
     """Discover and observe each adapter of ``workspace`` and record it with ``store.write_sync``.
 
@@ -95,6 +102,11 @@ def sync_all(
     SelectionMapped`) are synced after the others: their mapping selections are resolved against
     the other adapters' assets first, and their assets flagged ``YIELDS_DATASET`` defer to another
     adapter producing the same dataset. Results keep the workspace order.
+
+    Then (unless ``refresh_partitions`` is false) the stored partition status is brought up to
+    the log (:func:`~lockgate.federation.partitions.status.refresh_workspace_partitions`), so the
+    portal and the API show it without an automation daemon; a :class:`LockgateError` there is
+    the summary's ``partition_error``.
     """
     report = progress or (lambda _: None)
     since = lineage_out.mark(store)
@@ -118,7 +130,17 @@ def sync_all(
     for index, entry, adapter, owned in deferred:
         results[index] = _sync_one(store, entry, adapter, owned, index, total, report)
     lineage_out.after_sync(workspace, store, since)  # OpenLineage out; never raises
-    return SyncSummary(results=tuple(results[i] for i in sorted(results)))
+    refreshed, error = None, None
+    if refresh_partitions:
+        from lockgate.federation.partitions.status import refresh_workspace_partitions
+
+        try:
+            refreshed = refresh_workspace_partitions(workspace, store)
+        except LockgateError as exc:
+            error = redact(str(exc))
+    return SyncSummary(
+        results=tuple(results[i] for i in sorted(results)), partitions=refreshed, partition_error=error
+    )
 
 
 def _failed(

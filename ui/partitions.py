@@ -23,8 +23,14 @@ if TYPE_CHECKING:
     from lockgate.federation.store import Store
     from lockgate.federation.workspace import Workspace
 
-STATUSES = ("materialized", "failed", "in_progress")
-"""Drawn in this order (later on top); ``missing`` is everything else."""
+STATUSES = ("materialized", "stale", "failed", "in_progress")
+"""The stored statuses, lowest precedence first: a partition in several of them (a stale one is
+also materialized; a failed re-run keeps the old materialization) shows the last one, so the bar
+and the counts give each partition ONE status: in_progress > failed > stale > materialized >
+missing (everything else)."""
+
+SHOWN = ("materialized", "stale", "failed", "in_progress", "missing")
+"""The statuses of the counts and the legend, in this order."""
 
 Definitions = Callable[[AssetGraph], Mapping[AssetKey, PartitionsDefinition]]
 
@@ -52,6 +58,13 @@ class PartitionHealth:
     def partitioned(self) -> bool:
         return self.total is not None or bool(self.segments)
 
+    @property
+    def summary(self) -> str:
+        """The counts in words (the bar's accessible label): ``"300 materialized, 2 stale, ..."``."""
+        if not self.counts:
+            return f"{len(self.segments)} partition range(s); the partitions definition is not known"
+        return ", ".join(f"{self.counts.get(status, 0)} {status.replace('_', ' ')}" for status in SHOWN)
+
 
 def health(
     ranges: Mapping[str, Sequence[tuple[str, str]]],
@@ -67,17 +80,16 @@ def health(
     numbering = partition_keys(defn, now or datetime.now(UTC), dynamic)
     size = len(numbering)
     keys = numbering.keys
-    sets = {
-        status: Ranges.of(numbering.span_of(lo, hi) for lo, hi in ranges.get(status, ())).clip(size)
-        for status in STATUSES
-    }
+    sets: dict[str, Ranges] = {}
     covered = Ranges()
-    for found in sets.values():
+    for status in reversed(STATUSES):  # highest precedence first: each partition gets one status
+        found = Ranges.of(numbering.span_of(lo, hi) for lo, hi in ranges.get(status, ())).clip(size)
+        sets[status] = found - covered
         covered = covered | found
     sets["missing"] = covered.complement(size)
-    counts = {status: len(found) for status, found in sets.items()}
+    counts = {status: len(sets[status]) for status in SHOWN}
     segments: list[Segment] = []
-    for status in ("missing", *STATUSES):
+    for status in SHOWN:
         for lo, hi in sets[status].spans:
             segments.append(
                 Segment(

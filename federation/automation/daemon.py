@@ -218,8 +218,8 @@ def workspace_daemon(
     config = parse_automation(dict(workspace.automation), path=workspace.path)
     do_sync = config.daemon.sync if sync is None else sync
 
-    def run_sync() -> None:
-        sync_all(workspace, store, adapters)
+    def run_sync() -> None:  # the tick that follows refreshes the partition status itself
+        sync_all(workspace, store, adapters, refresh_partitions=False)
 
     return Daemon(
         store=store,

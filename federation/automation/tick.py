@@ -24,13 +24,15 @@ from lockgate.federation.automation.conditions import Condition
 from lockgate.federation.automation.evaluator import Evaluator, Result, Tree
 from lockgate.federation.automation.launcher import Launcher
 from lockgate.federation.automation.records import AssetMemory, Evaluation
-from lockgate.federation.automation.world import STATUSES, AssetFacts, Changes, World, fold_events
+from lockgate.federation.automation.world import Changes, World, fold_events
 from lockgate.federation.events import Event, RunRequested
 from lockgate.federation.graph import AssetGraph
 from lockgate.federation.keys import AssetKey
 from lockgate.federation.partitions.definitions import PartitionKeys, PartitionsDefinition, partition_keys
+from lockgate.federation.partitions.dependents import Dependents
 from lockgate.federation.partitions.mappings import PartitionMapping
 from lockgate.federation.partitions.ranges import Ranges
+from lockgate.federation.partitions.status import Refreshed, facts_of, refresh_partition_status
 from lockgate.federation.specs import AssetSpec
 from lockgate.federation.status import AssetStatus
 from lockgate.federation.store.store import Store
@@ -79,6 +81,9 @@ class Automation:
         self.graph, self.store = graph, store
         self.partitions = dict(partitions or {})
         self.evaluator = Evaluator(graph, conditions, self.partitions, mappings)
+        self.dependents = Dependents(graph, self.partitions, mappings)
+        self.refreshed: Refreshed | None = None
+        """The last refresh of the stored partition status."""
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
         self.lease_ttl = lease_ttl
         self.world: World | None = None
@@ -90,10 +95,24 @@ class Automation:
     def keys_at(self, now: datetime, world: World) -> dict[AssetKey, PartitionKeys]:
         return {key: partition_keys(defn, now, world.dynamic) for key, defn in self.partitions.items()}
 
+    def refresh(self, now: datetime, keys: Mapping[AssetKey, PartitionKeys], *, check: bool = False) -> None:
+        """Bring the stored partition status up to the log (the one shared writer)."""
+        self.refreshed = refresh_partition_status(
+            self.store,
+            self.graph,
+            self.partitions,
+            now=now,
+            keys=keys,
+            dependents=self.dependents,
+            check=check,
+        )
+
     def load(self, now: datetime) -> None:
         store = self.store
         world = World(dynamic=store.dynamic_partitions())
         keys = self.keys_at(now, world)
+        # the stored ranges at (or past) the tick's cursor: replaying events folds to the same state
+        self.refresh(now, keys, check=True)
         for key, state in store.asset_states().items():
             if key in keys:
                 continue
@@ -110,11 +129,7 @@ class Automation:
             )
             facts.last_updated = None if stamp is None else stamp.timestamp()
         for key, by_status in store.partition_ranges(keys).items():
-            numbering, facts = keys[key], world.of(key)
-            for status, spans in by_status.items():
-                if status in STATUSES:
-                    ranges = Ranges.of(numbering.span_of(lo, hi) for lo, hi in spans)
-                    setattr(facts, status, ranges)
+            world.facts[key] = facts_of(by_status, keys[key])
         for result in store.latest_check_results().values():
             if not result.passed and result.status.value != "skipped":
                 world.failing_checks.setdefault(result.key.asset, set()).add(result.key.name)
@@ -146,17 +161,12 @@ class Automation:
             self.cursor = store.max_event_id()  # the first tick: history is not "new"
             changes = Changes()
         else:
-            changes = fold_events(world, self._new_events(), keys)
+            changes = fold_events(world, self._new_events(), keys, self.dependents)
         result = self.evaluator.evaluate(
             world, changes, self.memory, previous=self.previous, now=now, full=full
         )
         requests = self._requests(result, start_cursor)
         evaluations = tuple(self._explain(result))
-        ranges = {
-            key: _key_ranges(world.facts.get(key) or AssetFacts(), keys[key])
-            for key in changes.touched
-            if key in keys
-        }
         events = [
             RunRequested(
                 event_id=f"lockgate:automation:{r.idempotency_key}",
@@ -175,7 +185,6 @@ class Automation:
             memory=result.memory,
             evaluations=evaluations,
             queued=requests,
-            partition_ranges=ranges,
             events=events,
         )
         if tick_id is None:  # the lease expired mid-tick: forget everything, reload next time
@@ -183,6 +192,7 @@ class Automation:
             return TickResult(tick_id=None, skipped="the automation lease expired during the tick")
         self.memory.update(result.memory)
         self.previous, self.tick_id = now, tick_id
+        self.refresh(now, keys)
         launched = tuple(launcher.step(store, now)) if launcher is not None else ()
         return TickResult(
             tick_id=tick_id,
@@ -250,14 +260,6 @@ def _reason(tree: Tree) -> str:
 
     walk(tree)
     return str(tree["condition"]) + (": " + "; ".join(whys[:3]) if whys else "")
-
-
-def _key_ranges(facts: AssetFacts, numbering: PartitionKeys) -> dict[str, list[tuple[str, str]]]:
-    keys = numbering.keys
-    return {
-        status: [(keys[lo], keys[hi - 1]) for lo, hi in facts.get(status).clip(len(keys)).spans]
-        for status in STATUSES
-    }
 
 
 def tick(

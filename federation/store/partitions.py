@@ -3,6 +3,10 @@
 A range row is ``(asset_key, status, lo, hi)``: the consecutive partitions ``lo``..``hi`` (inclusive,
 in the definition's key order) are in ``status``. Reading any range of an asset, however many
 partitions it spans, is one read of the primary-key index on ``asset_key``.
+
+The ranges are folded from the event log up to the event id kept in the ``cursors`` table under
+the reserved name :data:`STATUS_CURSOR`; :func:`move_status_cursor` moves it only from the value
+the writer read (compare-and-set), so concurrent writers never regress the stored ranges.
 """
 
 from __future__ import annotations
@@ -10,12 +14,49 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from lockgate.federation.store.models import DynamicPartitionRow, PartitionRangeRow
+from lockgate.federation.store.models import CursorRow, DynamicPartitionRow, PartitionRangeRow
 
 KeyRange = tuple[str, str]
+
+STATUS_CURSOR = "lockgate:partition-status"
+"""The ``cursors`` row holding the id of the last event folded into the partition ranges (no
+adapter can have this name: adapter names hold no ``:``)."""
+
+
+def read_status_cursor(session: Session) -> int | None:
+    text = session.execute(select(CursorRow.cursor).where(CursorRow.adapter == STATUS_CURSOR)).scalar()
+    return None if text is None else int(text)
+
+
+def move_status_cursor(session: Session, expected: int | None, cursor: int, now: datetime) -> bool:
+    """Set the status cursor to ``cursor`` if it still is ``expected`` (None: no row yet)."""
+    if expected is None:
+        table: Table = CursorRow.__table__  # type: ignore[assignment]
+        dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(table)
+            .values(adapter=STATUS_CURSOR, cursor=str(cursor), updated_at=now)
+            .on_conflict_do_nothing(index_elements=[table.c.adapter])
+            .returning(table.c.adapter)
+        )
+    else:
+        statement = (
+            update(CursorRow)
+            .where(CursorRow.adapter == STATUS_CURSOR, CursorRow.cursor == str(expected))
+            .values(cursor=str(cursor), updated_at=now)
+            .returning(CursorRow.adapter)
+        )
+    return session.execute(statement).first() is not None  # a row back: this writer moved it
+
+
+def reset_status(session: Session) -> None:
+    """Forget the folded partition status: the next refresh folds the whole log again."""
+    session.execute(delete(PartitionRangeRow))
+    session.execute(delete(CursorRow).where(CursorRow.adapter == STATUS_CURSOR))
 
 
 def read_ranges(session: Session, assets: Sequence[str] | None) -> dict[str, dict[str, list[KeyRange]]]:

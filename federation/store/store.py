@@ -184,6 +184,7 @@ class Store:
         """Drop and rebuild every derived table from the event log."""
         with self._writing("rebuilding derived status") as session:
             writes.rebuild_derived(session)
+            store_partitions.reset_status(session)  # refolded by the next partition status refresh
 
     # -----------------------------------------------------------------------------------------
     # Reads
@@ -356,6 +357,26 @@ class Store:
         with self._writing("recording partition status") as session:
             store_partitions.replace_ranges(session, {codec.key_text(k): v for k, v in ranges.items()})
 
+    def partition_status_cursor(self) -> int | None:
+        """The id of the last event folded into the stored partition status (None: none yet)."""
+        return self._reading("reading the partition status cursor", store_partitions.read_status_cursor)
+
+    def write_partition_status(
+        self,
+        ranges: Mapping[AssetKey, Mapping[str, Iterable[tuple[str, str]]]],
+        *,
+        expected: int | None,
+        cursor: int,
+    ) -> bool:
+        """In ONE transaction: move the partition status cursor from ``expected`` to ``cursor``
+        and replace the ranges of each asset in ``ranges``. Returns False, writing nothing, when
+        another writer moved the cursor since ``expected`` was read (compare-and-set)."""
+        with self._writing("recording partition status") as session:
+            if not store_partitions.move_status_cursor(session, expected, cursor, datetime.now(UTC)):
+                return False
+            store_partitions.replace_ranges(session, {codec.key_text(k): v for k, v in ranges.items()})
+            return True
+
     def add_dynamic_partitions(self, name: str, keys: Iterable[str]) -> int:
         """Add partition keys to the dynamic definition ``name``; returns how many were new."""
         checked = [check_key(k, where=f"dynamic partitions {name!r}") for k in keys]
@@ -384,8 +405,9 @@ class Store:
     def generation(self) -> str:
         """An opaque token that changes whenever what readers see changes: a new event (and the
         status derived from it), a sync (specs), an automation tick, a dynamic partition, a change
-        of the run queue (backfill progress, cancel, resume) or of an API-attached condition. One
-        cheap indexed query, so caches (the portal's response cache) can check it per request."""
+        of the run queue (backfill progress, cancel, resume), of an API-attached condition or a
+        partition status refresh. One cheap indexed query, so caches (the portal's response
+        cache) can check it per request."""
 
         def work(session: Session) -> str:
             row = session.execute(
@@ -405,6 +427,9 @@ class Store:
                     ),
                     select(func.max(ConditionRow.updated_at)).scalar_subquery(),
                     select(func.count(ConditionRow.asset_key)).scalar_subquery(),
+                    select(CursorRow.cursor)  # the partition status refreshed
+                    .where(CursorRow.adapter == store_partitions.STATUS_CURSOR)
+                    .scalar_subquery(),
                 )
             ).one()
             return "|".join(str(value) for value in row)

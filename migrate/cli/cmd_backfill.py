@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from lockgate.migrate.cli.cmd_sync import refresh_partitions
 from lockgate.migrate.cli.context import AppContext, app, echo, show
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ def _drive(context: AppContext, backfill: str, policy: LaunchPolicy, poll: float
                 f"resume with `lockgate backfill resume {backfill}`"
             )
             raise SystemExit(130) from None
+    refresh_partitions(context.workspace(), store)
     echo(_summary(state))
     for partition, message in state.failures[:20]:
         echo(f"  failed {partition}: {message}")

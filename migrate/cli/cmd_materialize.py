@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from lockgate.migrate.cli.cmd_sync import refresh_partitions
 from lockgate.migrate.cli.context import app, echo, show
 
 if TYPE_CHECKING:
@@ -108,6 +109,7 @@ def materialize(
         nonce=nonce,
         timeout=timeout,
     )
+    refresh_partitions(context.workspace(), context.store())
     for table in outcome_tables(outcomes):
         show(table)
     failed = [o for o in outcomes if not o.ok]

@@ -37,6 +37,21 @@ def run_sync(workspace: Workspace, store: Store, *, quiet: bool = False) -> Sync
         return sync_all(workspace, store, progress=on_progress)
 
 
+def refresh_partitions(workspace: Workspace, store: Store) -> None:
+    """Bring the stored partition status up to the log after runs (``materialize``, ``backfill``).
+    The runs are recorded whatever happens here, so a problem is a warning, not a failure."""
+    from lockgate.federation.errors import LockgateError
+    from lockgate.federation.partitions.status import refresh_workspace_partitions
+
+    try:
+        refreshed = refresh_workspace_partitions(workspace, store)
+    except LockgateError as exc:
+        echo(f"warning: partition status not refreshed: {exc}", err=True)
+        return
+    for warning in refreshed.warnings:
+        echo(f"warning: partition status: {warning}", err=True)
+
+
 def summary_table(summary: SyncSummary) -> object:
     from rich.table import Table
 
@@ -68,7 +83,15 @@ def sync(ctx: click.Context) -> None:
             echo(f"warning: {result.adapter}: {warning}", err=True)
         if result.error:
             echo(f"error: {result.adapter}: {result.error}", err=True)
+    if summary.partitions is not None:
+        for warning in summary.partitions.warnings:
+            echo(f"warning: partition status: {warning}", err=True)
+        if summary.partitions.written:
+            echo(f"partition status: {len(summary.partitions.written)} asset(s) updated")
+    if summary.partition_error:
+        echo(f"error: partition status not refreshed: {summary.partition_error}", err=True)
     if not summary.ok:
         failed = sum(1 for r in summary.results if not r.ok)
-        echo(f"{failed} of {len(summary.results)} adapter(s) failed to sync", err=True)
+        if failed:
+            echo(f"{failed} of {len(summary.results)} adapter(s) failed to sync", err=True)
         ctx.exit(summary.exit_code)

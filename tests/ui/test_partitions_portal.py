@@ -104,7 +104,7 @@ def test_the_api_returns_ranges_and_counts(client: FlaskClient, add_assets: Any,
     setup(add_assets, store)
     body = client.get(f"/api/v1/assets/{DAILY}/partitions").get_json()
     assert body["partitions"] == 366
-    assert body["counts"] == {"materialized": 364, "failed": 1, "in_progress": 0, "missing": 1}
+    assert body["counts"] == {"materialized": 364, "stale": 0, "failed": 1, "in_progress": 0, "missing": 1}
     assert body["items"] == [
         {"status": "materialized", "first": day(0), "last": day(90), "count": 91},
         {"status": "failed", "first": day(91), "last": day(91), "count": 1},
@@ -172,3 +172,35 @@ def test_backfill_is_refused_when_writes_are_disabled(
     response = client.post("/backfill", data=form)
     assert response.status_code == 403 and "writes are disabled" in response.get_data(as_text=True)
     assert store.run_queue() == []
+
+
+def test_stale_partitions_show_on_the_bar_and_in_the_api(
+    client: FlaskClient, add_assets: Any, store: Store
+) -> None:
+    setup(add_assets, store)
+    store.write_partition_ranges(
+        {
+            DAILY: {
+                "materialized": [(day(0), day(9))],
+                "stale": [(day(2), day(4))],
+                "failed": [(day(4), day(4))],
+            }
+        }
+    )
+    html = client.get(f"/assets/{DAILY}").get_data(as_text=True)
+    assert sorted(rects(html)) == ["failed", "materialized", "materialized", "missing", "stale"]
+    assert "stale 2" in html and "materialized 7" in html  # one status per partition: failed > stale
+    assert (
+        'aria-label="partition health: 7 materialized, 2 stale, 1 failed, 0 in progress, 356 missing"' in html
+    )
+    assert 'class="part part-stale"' in html
+    body = client.get(f"/api/v1/assets/{DAILY}/partitions").get_json()
+    assert body["counts"] == {"materialized": 7, "stale": 2, "failed": 1, "in_progress": 0, "missing": 356}
+    assert body["items"][:4] == [
+        {"status": "materialized", "first": day(0), "last": day(1), "count": 2},
+        {"status": "stale", "first": day(2), "last": day(3), "count": 2},
+        {"status": "failed", "first": day(4), "last": day(4), "count": 1},
+        {"status": "materialized", "first": day(5), "last": day(9), "count": 5},
+    ]
+    with client.get("/static/portal.css") as response:
+        assert ".part-stale" in response.get_data(as_text=True)
