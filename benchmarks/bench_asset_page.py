@@ -3,7 +3,11 @@ two named baselines in the same run: ``forward`` (the old tail: page forward thr
 whole event log, keep the newest) and ``newest_first`` (read backward with
 ``Store.events(newest_first=True)``, what ``PortalData.tail`` does now). Also the Runs page.
 
-    .venv/bin/python benchmarks/bench_asset_page.py [--runs 50]
+Then the CPU time per request (``time.process_time``, mean of N, response cache off) of the four
+endpoints bench_portal.py loads: unlike latency under load, it does not depend on what else runs
+on the machine, so it is the number to compare between changes.
+
+    .venv/bin/python benchmarks/bench_asset_page.py [--runs 50] [--cpu-runs 300]
 
 Reuses (or builds) the store of benchmarks/bench_portal.py under benchmarks/.work/portal/.
 """
@@ -61,6 +65,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assets", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--cpu-runs", type=int, default=300, help="requests per endpoint for CPU time")
     args = parser.parse_args()
     work = WORK / f"{args.assets}-300000-1000-365"
     db = work / "lockgate.db"
@@ -89,7 +94,27 @@ def main() -> None:
             client.get(url)
             after = median_ms(client, url, args.runs)
             print(f"{label:<36} {before:11.1f} {after:16.1f} {before / after:8.1f}x")
+        focus = key(args.assets // 2)
+        endpoints = {
+            "catalog page": "/assets?offset=500",
+            "asset page": f"/assets/{focus}",
+            "API asset list": "/api/v1/assets?limit=100&offset=1000",
+            "lineage depth 3": f"/api/v1/lineage?nodeId=asset:{focus}&depth=3",
+        }
+        print(f"\n{'endpoint (as bench_portal.py)':<36} {'CPU ms/request':>15}  (mean of {args.cpu_runs})")
+        for label, url in endpoints.items():
+            print(f"{label:<36} {cpu_ms(client, url, args.cpu_runs):15.2f}")
     store.close()
+
+
+def cpu_ms(client: object, url: str, runs: int) -> float:
+    """Mean CPU time of this process per request (after 5 warm-up requests)."""
+    for _ in range(5):
+        assert client.get(url).status_code == 200, url  # type: ignore[attr-defined]
+    start = time.process_time()
+    for _ in range(runs):
+        client.get(url)  # type: ignore[attr-defined]
+    return (time.process_time() - start) * 1000 / runs
 
 
 if __name__ == "__main__":

@@ -262,6 +262,25 @@ class AssetGraph:
     def all_ids(self) -> set[int]:
         return set(range(len(self._keys)))
 
+    def rendered_of(self, i: int) -> str:
+        """``str(key_of(i))``, without building it."""
+        return self._rendered[i]
+
+    def spec_of(self, i: int) -> AssetSpec:
+        return self.specs[self._keys[i]]
+
+    def parent_ids(self, i: int) -> tuple[int, ...]:
+        """The ids ``i`` depends on (its deps and stitched producers)."""
+        return tuple(self._parents[i])
+
+    def child_ids(self, i: int) -> tuple[int, ...]:
+        """The ids that depend on ``i``."""
+        return tuple(self._children[i])
+
+    def neighbourhood_ids(self, i: int, depth: int | None) -> set[int]:
+        """``i`` plus everything up to ``depth`` levels up- and downstream of it (None: all)."""
+        return self.walk_ids((i,), up=True, depth=depth) | self.walk_ids((i,), up=False, depth=depth)
+
     def walk_ids(self, start: Iterable[int], *, up: bool, depth: int | None = None) -> set[int]:
         """``start`` plus the ids reachable through parents (``up``) or children, ``depth`` levels."""
         get = (self._parents if up else self._children).__getitem__

@@ -17,6 +17,11 @@ import click
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
+DEFAULT_THREADS = 1
+"""One request at a time per worker process. Portal requests are CPU-bound Python; with 4 threads
+per worker they contend for the GIL, which cost 25-50% more CPU per request and 2.5x the p99 in
+benchmarks/bench_portal.py (2 workers, 16 clients, cache off: asset page p99 90 -> 34 ms, lineage
+49 -> 18 ms; cached: the same throughput at a lower p99)."""
 
 
 def _workspace_args(ctx: click.Context) -> tuple[Path, dict[str, str]]:
@@ -159,7 +164,12 @@ def start_daemon(workspace_path: Path, overrides: Mapping[str, str]) -> Callable
 @click.option("--port", default=DEFAULT_PORT, show_default=True, type=click.IntRange(1, 65535))
 @click.option("--workers", default=2, show_default=True, type=click.IntRange(1, 64), help="Server processes.")
 @click.option(
-    "--threads", default=4, show_default=True, type=click.IntRange(1, 64), help="Threads per process."
+    "--threads",
+    default=DEFAULT_THREADS,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Threads per process (1: gunicorn's sync worker). More only pay when requests wait on a "
+    "remote database: portal requests are CPU-bound, and threads contend for the GIL.",
 )
 @click.option(
     "--dev", is_flag=True, help="Flask's development server with the reloader (never in production)."

@@ -34,15 +34,21 @@ def system_colour(system: str) -> str:
     return _PALETTE[digest[0] % len(_PALETTE)]
 
 
-def neighbourhood(graph: AssetGraph, focus: AssetKey, depth: int) -> set[AssetKey]:
-    """``focus`` and everything up to ``depth`` levels up- and downstream of it."""
+def neighbourhood_ids(graph: AssetGraph, focus: AssetKey, depth: int) -> set[int]:
+    """The ids of ``focus`` and everything up to ``depth`` levels up- and downstream of it."""
     if focus not in graph:
         raise UnknownAssetError(
             f"no asset has the key {str(focus)!r}",
             where="nodeId",
             fix="use a key from GET /api/v1/assets, e.g. asset:shop/orders",
         )
-    return {focus} | graph.upstream([focus], depth) | graph.downstream([focus], depth)
+    return graph.neighbourhood_ids(graph.id_of(focus), depth)
+
+
+def neighbourhood(graph: AssetGraph, focus: AssetKey, depth: int) -> set[AssetKey]:
+    """``focus`` and everything up to ``depth`` levels up- and downstream of it."""
+    key_of = graph.key_of
+    return {key_of(i) for i in neighbourhood_ids(graph, focus, depth)}
 
 
 def edges_within(graph: AssetGraph, keys: Iterable[AssetKey]) -> list[tuple[AssetKey, AssetKey]]:
@@ -58,32 +64,44 @@ def marquez_graph(
     graph: AssetGraph, keys: Iterable[AssetKey], states: Mapping[AssetKey, AssetState]
 ) -> dict[str, Any]:
     """``{"graph": [{id, type, data, inEdges, outEdges}]}`` as Marquez's lineage endpoint returns."""
-    inside = frozenset(keys)
-    wanted = sorted(inside)
+    return marquez_graph_ids(graph, {graph.id_of(k) for k in keys}, states)
+
+
+def marquez_graph_ids(
+    graph: AssetGraph, ids: set[int], states: Mapping[AssetKey, AssetState]
+) -> dict[str, Any]:
+    """:func:`marquez_graph` over graph ids: nodes in key order, edges within ``ids`` in key order
+    (ids, rendered keys and specs come from the graph's arrays; no key sets per node)."""
+    key_of = graph.key_of
+    order = sorted(ids, key=lambda i: key_of(i).path)
+    rank = {i: n for n, i in enumerate(order)}
+    names = {i: "asset:" + graph.rendered_of(i) for i in order}
+    missing = AssetStatus.MISSING.value
     nodes = []
-    for key in wanted:
-        spec = graph.get(key)
+    for i in order:
+        key = key_of(i)
+        spec = graph.spec_of(i)
         state = states.get(key)
-        ins = sorted(graph.parents(key) & inside)
-        outs = sorted(graph.children(key) & inside)
+        me = names[i]
+        ins = sorted((p for p in graph.parent_ids(i) if p in rank), key=rank.__getitem__)
+        outs = sorted((c for c in graph.child_ids(i) if c in rank), key=rank.__getitem__)
+        dataset = spec.dataset
         nodes.append(
             {
-                "id": node_id(key),
+                "id": me,
                 "type": "DATASET",
                 "data": {
-                    "key": str(key),
-                    "name": spec.dataset.name if spec.dataset else str(key),
-                    "namespace": spec.dataset.namespace
-                    if spec.dataset
-                    else f"lockgate://{spec.origin.adapter}",
+                    "key": me[6:],
+                    "name": dataset.name if dataset else me[6:],
+                    "namespace": dataset.namespace if dataset else f"lockgate://{spec.origin.adapter}",
                     "system": spec.system,
                     "origin": str(spec.origin),
                     "group": spec.group,
                     "description": spec.description,
-                    "status": (state.status if state else AssetStatus.MISSING).value,
+                    "status": state.status.value if state else missing,
                 },
-                "inEdges": [{"origin": node_id(p), "destination": node_id(key)} for p in ins],
-                "outEdges": [{"origin": node_id(key), "destination": node_id(c)} for c in outs],
+                "inEdges": [{"origin": names[p], "destination": me} for p in ins],
+                "outEdges": [{"origin": me, "destination": names[c]} for c in outs],
             }
         )
     return {"graph": nodes}

@@ -29,6 +29,9 @@ def test_serve_is_a_lockgate_command() -> None:
         [LOCKGATE, "serve", "--help"], capture_output=True, text=True, timeout=60, check=True
     )
     assert "--workers" in out.stdout and "--dev" in out.stdout and "127.0.0.1" in out.stdout
+    # one thread per worker by default (CPU-bound requests; see DEFAULT_THREADS in lockgate.ui.cli)
+    threads = " ".join(out.stdout.split()).split("--threads", 1)[1]
+    assert "sync worker" in threads and "[default: 1;" in threads
 
 
 @pytest.mark.slow

@@ -5,16 +5,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 
+from lockgate.federation.events import CheckEvaluated
 from lockgate.federation.keys import AssetKey
-from lockgate.federation.specs import AssetSpec, Origin
+from lockgate.federation.specs import AssetSpec, CheckStatus, Origin
 from lockgate.ui.data import PortalData
 
 TOKEN = "test-token-0123456789abcdef"  # the token conftest configures
+NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)  # conftest's clock
 
 
 def text(client: FlaskClient, url: str, status: int = 200) -> str:
@@ -85,6 +88,47 @@ def test_asset_page_shows_everything(client: FlaskClient) -> None:
     assert 'id="origin-link" href="http://127.0.0.1:8080/#!/model/model.shop.orders"' in html
     assert html.count('class="tick kind-materialization"') == 5
     assert 'name="csrf_token"' in html and 'id="materialize-button"' in html
+
+
+def test_asset_page_timeline_and_check_history_are_read_apart(app: Flask, client: FlaskClient) -> None:
+    """Many newer check results neither push materializations off the timeline nor show more
+    than ten history dots per check."""
+    orders = AssetKey.of("shop", "orders")
+    store = app.extensions["lockgate"].store
+    later = NOW + timedelta(hours=1)
+    store.record_events(
+        [
+            CheckEvaluated(
+                event_id=f"later-{i}",
+                adapter="shop",
+                timestamp=later + timedelta(seconds=i),
+                asset_key=orders,
+                check_name="not_null_order_id",
+                status=CheckStatus.FAILED if i % 2 else CheckStatus.PASSED,
+            )
+            for i in range(300)
+        ]
+    )
+    html = text(client, "/assets/shop/orders")
+    assert html.count('class="tick kind-materialization"') == 5
+    history = re.search(r'<td class="history">(.*?)</td>', html)
+    assert history and history.group(1).count('class="dot status-') == 10
+    assert history.group(1).startswith('<span class="dot status-failed"')  # newest first (i=299)
+
+
+def test_asset_page_without_checks_has_no_history(client: FlaskClient) -> None:
+    html = text(client, "/assets/shop/stg_orders")
+    assert "No checks." in html and 'class="history"' not in html
+    assert html.count('class="tick kind-materialization"') == 5
+
+
+def test_catalog_facets_mark_the_chosen_value(client: FlaskClient) -> None:
+    html = text(client, "/assets?group=marts&owner=team-data")
+    assert '<option value="marts" selected>marts (2)</option>' in html
+    assert '<option value="staging">staging (2)</option>' in html
+    assert '<option value="team-data" selected>team-data (4)</option>' in html
+    assert html.count(" selected>") == 2
+    assert '<option value="&#34;&#39;&gt;&lt;img' in html  # the XSS group, escaped
 
 
 def test_external_assets_cannot_be_materialized(client: FlaskClient) -> None:

@@ -9,7 +9,7 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 from lockgate.ui.api.assets import lookup
 from lockgate.ui.api.base import api, data, json_response, load_args
 from lockgate.ui.cache import cached
-from lockgate.ui.lineage import marquez_graph, neighbourhood
+from lockgate.ui.lineage import marquez_graph_ids, neighbourhood_ids
 from lockgate.ui.problems import Problem
 
 MAX_NODES = 10_000
@@ -50,12 +50,13 @@ def get_lineage() -> Response:
     portal = data()
     graph = portal.snapshot().graph
     key = lookup(graph, args["nodeId"].removeprefix("asset:"))
-    keys = neighbourhood(graph, key, args["depth"])
-    if len(keys) > MAX_NODES:
+    ids = neighbourhood_ids(graph, key, args["depth"])
+    if len(ids) > MAX_NODES:
         raise Problem(
             400,
             "Lineage too large",
-            f"depth {args['depth']} around {key} reaches {len(keys)} assets (at most {MAX_NODES}); "
+            f"depth {args['depth']} around {key} reaches {len(ids)} assets (at most {MAX_NODES}); "
             "ask for a smaller depth",
         )
-    return json_response(marquez_graph(graph, keys, portal.states(keys)))
+    states = portal.states(map(graph.key_of, ids))
+    return json_response(marquez_graph_ids(graph, ids, states))

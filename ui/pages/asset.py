@@ -25,6 +25,8 @@ from lockgate.ui.problems import Problem
 TIMELINE = 60
 HISTORY = 200
 EXPLAINED = 5
+_TIMELINE = (EventKind.MATERIALIZATION, EventKind.OBSERVATION, EventKind.RUN_FAILED)
+_CHECKS = (EventKind.CHECK_EVALUATED,)
 
 
 def parse_key(text: str) -> AssetKey:
@@ -51,17 +53,15 @@ def asset(key: str) -> str:
     latest: dict[str, CheckResult] = {
         k.name: r for k, r in portal.check_results([c.key for c in checks]).items()
     }
-    history: dict[str, list[CheckEvaluated]] = defaultdict(list)
-    timeline: list[Event] = []
-    kinds = [EventKind.CHECK_EVALUATED, EventKind.MATERIALIZATION, EventKind.OBSERVATION]
-    kinds.append(EventKind.RUN_FAILED)
-    for _, event in portal.tail(asset_key=asset_key, kinds=kinds, keep=HISTORY + TIMELINE):
-        if isinstance(event, CheckEvaluated):
-            history[event.check_name].append(event)
-        else:
-            timeline.append(event)
-    timeline = timeline[-TIMELINE:]
+    # two backward reads sized to what the page shows: the timeline's newest TIMELINE events, and
+    # check history only for an asset with checks (decoding events is most of a page's cost)
+    timeline: list[Event] = [e for _, e in portal.tail(asset_key=asset_key, kinds=_TIMELINE, keep=TIMELINE)]
     timeline.reverse()
+    history: dict[str, list[CheckEvaluated]] = defaultdict(list)
+    if checks:
+        for _, event in portal.tail(asset_key=asset_key, kinds=_CHECKS, keep=HISTORY):
+            if isinstance(event, CheckEvaluated):
+                history[event.check_name].append(event)
     state = portal.states([asset_key]).get(asset_key)
     return render_template(
         "asset.html",
