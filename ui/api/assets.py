@@ -232,8 +232,9 @@ def asset_materializations(key: str) -> Response:
 
 @api.get("/assets/<path:key>/partitions")
 def asset_partitions(key: str) -> Response:
-    """Status ranges (materialized, failed, in_progress and, with a known definition, missing) in
-    key order, paginated; ``counts`` per status and ``partitions`` (the total) when known."""
+    """Status ranges (in_progress, failed, stale, materialized and, with a known definition,
+    missing; one status per partition, in that precedence) in key order, paginated; ``counts``
+    per status and ``partitions`` (the total) when known."""
     args = load_args(PageArgs(), request.args)
     portal = data()
     asset_key = lookup(portal.snapshot().graph, key)
