@@ -16,6 +16,7 @@ from lockgate.federation.errors import ConfigError, LaunchError, LockgateError
 from lockgate.ui import render
 from lockgate.ui.api import api
 from lockgate.ui.api.automation import WORKSPACE
+from lockgate.ui.api.lineage_receiver import FastReceive
 from lockgate.ui.auth import csrf_token, require_read, writes_disabled_reason
 from lockgate.ui.auth import settings as current_settings
 from lockgate.ui.cache import FastPath, ResponseCache
@@ -99,6 +100,8 @@ def create_app(
     cache = app.extensions[CACHE] = ResponseCache(settings.response_cache)
     if settings.response_cache > 0 and not settings.read_requires_token:
         app.wsgi_app = FastPath(app.wsgi_app, cache, data.state_tag, SECURITY_HEADERS)  # type: ignore[method-assign]
+    # one valid OpenLineage event with the write token is recorded before Flask (see the class)
+    app.wsgi_app = FastReceive(app.wsgi_app, app, SECURITY_HEADERS)  # type: ignore[method-assign]
     atexit.register(data.close)
     render.install(app.jinja_env)
     app.register_blueprint(pages)

@@ -267,9 +267,11 @@ def ingest(
     *,
     adapter: str = SYSTEM,
     namespaces: Namespaces | None = None,
+    checked: Sequence[str] | None = None,
 ) -> IngestResult:
-    """Check ``docs`` (raises :class:`OpenLineageError` naming every problem) and map them."""
-    warnings = check_batch(list(docs))
+    """Check ``docs`` (raises :class:`OpenLineageError` naming every problem) and map them.
+    ``checked``: the caller checked them already and these were the warnings (no second check)."""
+    warnings = check_batch(list(docs)) if checked is None else list(checked)
     index = known if isinstance(known, KnownIndex) else KnownIndex(known, namespaces or Namespaces())
     work = _Ingest(index, adapter)
     outputs_by_run: dict[str, list[Mapping[str, Any]]] = defaultdict(list)

@@ -159,9 +159,10 @@ class Receiver:
                 self._cached = (graph, KnownIndex(graph.specs.values(), self.namespaces))
             return self._cached[1]
 
-    def receive(self, docs: Sequence[Mapping[str, Any]]) -> Received:
-        """Check every event (:class:`OpenLineageError` before anything is written), record them."""
-        result = ingest(docs, self._index(), adapter=self.adapter)
+    def receive(self, docs: Sequence[Mapping[str, Any]], *, checked: Sequence[str] | None = None) -> Received:
+        """Check every event (:class:`OpenLineageError` before anything is written), record them.
+        ``checked``: the caller checked ``docs`` already, with these warnings."""
+        result = ingest(docs, self._index(), adapter=self.adapter, checked=checked)
         if result.changed:
             recorded, new_assets = self._write_specs(docs)
             recorded += self._complete(docs)

@@ -11,6 +11,7 @@ from types import ModuleType
 from typing import Any
 
 import pytest
+from flask import Flask, request
 from flask.testing import FlaskClient
 
 from lockgate.federation.events import EventKind
@@ -187,3 +188,37 @@ def test_the_endpoints_are_in_the_openapi_document(client: FlaskClient) -> None:
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert "post" in paths["/api/v1/lineage"] and "post" in paths["/api/v1/lineage/batch"]
     assert "422" in paths["/api/v1/lineage/batch"]["post"]["responses"]
+
+
+def test_the_fast_path_answers_like_flask_and_leaves_the_rest_to_it(
+    app: Flask, token: str, store: Store
+) -> None:
+    """A valid single event is recorded in front of Flask (no Flask request is made) with the
+    answer Flask gives; everything else still reaches Flask."""
+    reached: list[str] = []
+
+    @app.before_request
+    def _seen() -> None:
+        reached.append(request.path)
+
+    client = app.test_client()
+    fast = post(client, token, event("START", "2025-06-02T01:00:00Z"))  # creates the asset
+    assert reached == []
+    assert client.get(f"/api/v1/assets/{LAKE}").status_code == 200  # the portal's cache was dropped
+    reached.clear()
+    slow = post(
+        client, token, event("START", "2025-06-02T02:00:00Z", run=RUN2), **{"Content-Encoding": "identity"}
+    )
+    assert reached == ["/api/v1/lineage"]
+    assert (fast.status_code, fast.data) == (slow.status_code, slow.data) == (201, b"")
+    assert sorted(fast.headers.items()) == sorted(slow.headers.items())
+    assert store.asset_states([LAKE])[LAKE].last_run_id == RUN2
+    reached.clear()
+    assert post(client, "wrong-token", event("COMPLETE", "2025-06-02T03:00:00Z")).status_code == 403
+    assert (
+        post(client, token, {**event("COMPLETE", "2025-06-02T03:00:00Z"), "eventTime": 3}).status_code == 422
+    )
+    assert post(client, token, b"{not json").status_code == 400
+    assert post(client, token, [event("COMPLETE", "2025-06-02T03:00:00Z")]).status_code == 422
+    assert reached == ["/api/v1/lineage"] * 4
+    assert store.asset_states([LAKE])[LAKE].status is AssetStatus.IN_PROGRESS  # none of them recorded

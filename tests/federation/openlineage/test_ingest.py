@@ -171,3 +171,11 @@ def test_batches_report_every_bad_event_and_lenient_checks_warn(kit: Any) -> Non
     static = {"eventTime": "2024-05-02T01:00:00Z", "producer": "p", "dataset": {"namespace": "a"}}
     with pytest.raises(OpenLineageError, match=r"\$\.dataset\.name: required"):
         check_event(static)
+
+
+def test_events_the_caller_checked_are_not_checked_again(kit: Any) -> None:
+    """The single-event endpoint checks with paths from "$" and passes its warnings on."""
+    event = {**spark_events(kit)[0], "run": {"runId": "run_id"}}
+    warnings = check_event(event)
+    assert ingest([event], []).warnings == ("$[0].run.runId: 'run_id' is not a UUID",)
+    assert ingest([event], [], checked=warnings).warnings == ("$.run.runId: 'run_id' is not a UUID",)
