@@ -190,7 +190,9 @@ def bench(backend: str, url: str, work: Path, args: argparse.Namespace) -> bool:
     port = free_port()
     lockgate = Path(sys.executable).with_name("lockgate")
     cmd = [str(lockgate), "-w", str(work / "lockgate.yaml"), "serve", "--port", str(port),
-           "--workers", str(args.workers), "--threads", str(args.threads)]  # fmt: skip
+           "--workers", str(args.workers)]  # fmt: skip
+    if args.threads is not None:
+        cmd += ["--threads", str(args.threads)]
     env = {**os.environ, "LOCKGATE_TOKEN": TOKEN}
     server_log = work / "server.log"
     with server_log.open("wb") as sink:
@@ -263,11 +265,11 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=4000, help="events per mode and backend")
     parser.add_argument("--batch", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=None, help="threads per worker (serve's default)")
     parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args()
     print(
-        f"{os.cpu_count()} CPUs; {CLIENTS} clients; gunicorn {args.workers} workers x {args.threads} threads"
+        f"{os.cpu_count()} CPUs; {CLIENTS} clients; gunicorn {args.workers} workers x {args.threads or 'default'} threads"
     )
     print(
         f"{'backend':<9} {'mode':<7} {'events':>7} {'events/s':>10} {'p99 ms':>9} "

@@ -14,7 +14,8 @@ class AssetKey:
     path: tuple[str, ...]
 
     def __post_init__(self) -> None:
-        if not self.path or any(not part or "/" in part for part in self.path):
+        path = self.path
+        if not path or "" in path or "/" in "".join(path):
             raise ConfigError(
                 f"an asset key needs one or more non-empty parts without '/', got {self.path!r}",
                 fix="pass the parts separately, e.g. AssetKey.of('shop', 'orders')",
@@ -40,6 +41,9 @@ class AssetKey:
 
     def __str__(self) -> str:
         return "/".join(self.path)
+
+    def __hash__(self) -> int:  # the path's own hash: no wrapping tuple per call (dict-heavy code)
+        return hash(self.path)
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -103,7 +103,7 @@ def translate_tests(
             while name in taken:
                 name, number = f"{base}_{number}", number + 1
         taken.add(name)
-        severity = Severity.WARN if test.severity.lower() == "warn" else Severity.ERROR
+        severity = Severity.WARN if test.severity and test.severity.lower() == "warn" else Severity.ERROR
         metadata: dict[str, JsonValue] = {
             "unique_id": uid,
             "check_type": check_type,
@@ -113,7 +113,9 @@ def translate_tests(
             metadata["column_name"] = test.column
         if test.namespace:
             metadata["namespace"] = test.namespace
-        additional = tuple(dict.fromkeys(keys[o] for o in others if o in keys and keys[o] != asset))
+        additional = (
+            tuple(dict.fromkeys(keys[o] for o in others if o in keys and keys[o] != asset)) if others else ()
+        )
         checks[uid] = _check_spec(
             key=_check_key(asset=asset, name=name),
             origin=_origin(system="dbt", adapter=adapter, external_id=uid),
@@ -127,7 +129,9 @@ def translate_tests(
     def attach(test: CheckFields, attached: str | None, check_type: str) -> None:
         uid, parents = test.uid, test.parents
         if attached and attached in keys:
-            add(test, attached, [p for p in parents if p != attached], check_type)
+            single = len(parents) == 1 and parents[0] == attached  # the usual generic test
+            others = [] if single else [p for p in parents if p != attached]
+            add(test, attached, others, check_type)
             return
         if attached and attached in ephemeral:
             on_ephemeral.append(f"{uid} (on {attached})")

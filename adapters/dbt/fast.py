@@ -102,7 +102,16 @@ def translate_structs(
         _require(node, uid, "exposures", path)
         candidates.append((uid, node))
 
-    keys = assign_keys(candidates, translator, warnings)
+    def key_of(node: Any) -> AssetKey:  # DbtTranslator.get_asset_key, without the dict reads
+        config = node.config
+        if _lockgate(node.meta or (config.meta if config is not None else None)).get("key") is not None:
+            return translator.get_asset_key(node)
+        if node.resource_type == "source":
+            return AssetKey((node.package_name, node.source_name, node.name))
+        version = node.version
+        return AssetKey((node.package_name, node.name if version is None else f"{node.name}_v{version}"))
+
+    keys = assign_keys(candidates, translator, warnings, key_of)
     resolve = resolver(keys, ephemeral)
     build = _AssetBuilder(translator, adapter)
     assets: list[AssetSpec] = []
@@ -112,8 +121,14 @@ def translate_structs(
         parents = _parents(node)
         if len(parents) == 1:
             deps = resolve(parents[0])
+        elif not parents:
+            deps = ()
         else:
-            deps = tuple(dict.fromkeys(k for parent in parents for k in resolve(parent)))
+            direct = [keys.get(parent) for parent in parents]
+            if None in direct:  # an ephemeral, disabled or unknown parent
+                deps = tuple(dict.fromkeys(k for parent in parents for k in resolve(parent)))
+            else:
+                deps = tuple(dict.fromkeys(direct))  # type: ignore[arg-type]
         assets.append(build(node, key, deps))
         if ASSET_TYPES[node.resource_type] == 0:
             fqn = node.fqn

@@ -190,14 +190,20 @@ def resolver(
 
 
 def assign_keys(
-    candidates: list[tuple[str, Node]], translator: DbtTranslator, warnings: list[str]
+    candidates: list[tuple[str, Node]],
+    translator: DbtTranslator,
+    warnings: list[str],
+    key_of: Callable[[Any], AssetKey] | None = None,
 ) -> dict[str, AssetKey]:
+    """unique_id -> asset key: ``key_of(node)`` (default: ``translator.get_asset_key``), the
+    collisions resolved as the module doc says."""
     wanted: dict[str, AssetKey] = {}
     claims: dict[AssetKey, list[str]] = {}
     nodes: dict[str, Node] = {}
+    asked = key_of or translator.get_asset_key
     for uid, node in candidates:
         try:
-            key = translator.get_asset_key(node)
+            key = asked(node)
         except ConfigError as exc:
             warnings.append(f"{exc}; using the default key instead")
             key = translator.get_default_asset_key(node)
