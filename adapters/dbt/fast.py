@@ -83,7 +83,8 @@ def translate_structs(
     ephemeral: dict[str, list[str]] = {}
     tests: list[Any] = []
     for uid, node in (decoded.nodes or {}).items():
-        _require(node, uid, "nodes", path)
+        if not (node.unique_id and node.resource_type and node.name and node.package_name):
+            _require(node, uid, "nodes", path)
         config = node.config
         if config is not None and config.enabled is False:
             continue
@@ -163,6 +164,7 @@ class _AssetBuilder:
         self.adapter_type = translator.adapter_type
         self.docs_url = translator.docs_url
         self.dataset_factory = translator.dataset_factory
+        self.kinds: dict[tuple[str, Any], tuple[str, ...]] = {}
 
     def __call__(self, node: Any, key: AssetKey, deps: tuple[AssetKey, ...]) -> AssetSpec:
         config = node.config
@@ -188,7 +190,10 @@ class _AssetBuilder:
             group=str(chosen) if (chosen := own.get("group") or group) else None,
             owners=self._owners(node, own, rtype, group, meta),
             tags=_strings(node.tags),
-            kinds=self._kinds(node, rtype, materialized),
+            kinds=(
+                (materialized is None or type(materialized) is str) and self.kinds.get((rtype, materialized))
+            )
+            or self._kinds(node, rtype, materialized),
             metadata=self._metadata(node, uid, rtype, config, materialized, own),
             columns=_columns(node.columns),
             dataset=self.dataset_factory(relation) if relation else None,
@@ -198,9 +203,10 @@ class _AssetBuilder:
         )
 
     def _owners(self, node: Any, own: dict[str, Any], rtype: str, group: Any, meta: Any) -> tuple[str, ...]:
-        owners = _strings(own.get("owners"))
-        if owners:
-            return owners
+        if own:
+            owners = _strings(own.get("owners"))
+            if owners:
+                return owners
         if rtype == "exposure":
             owner = node.owner
         else:
@@ -218,7 +224,10 @@ class _AssetBuilder:
         if rtype == "exposure":
             return ("dbt", "exposure", str(node.type or "exposure"))
         kind = str(materialized or "model") if rtype == "model" else rtype
-        return ("dbt", kind, self.adapter_type) if self.adapter_type else ("dbt", kind)
+        found = ("dbt", kind, self.adapter_type) if self.adapter_type else ("dbt", kind)
+        if materialized is None or type(materialized) is str:  # the same tuple for every such node
+            self.kinds[(rtype, materialized)] = found
+        return found
 
     @staticmethod
     def _metadata(
