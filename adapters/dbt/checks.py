@@ -88,7 +88,7 @@ def translate_tests(
     ``fields`` reads a data test node (default: through ``translator``); unit tests are always
     read through the translator.
     """
-    names: dict[AssetKey, set[str]] = {}
+    names: dict[str, set[str]] = {}
     checks: dict[str, CheckSpec] = {}
     on_ephemeral: list[str] = []
 
@@ -96,7 +96,9 @@ def translate_tests(
         uid = test.uid
         asset = keys[target]
         name = test.name
-        taken = names.setdefault(asset, set())
+        taken = names.get(target)  # by unique_id: one asset each, and str hashes are cached
+        if taken is None:
+            taken = names[target] = set()
         if name in taken:
             base = f"{name}_{uid.rsplit('.', 1)[-1]}"
             name, number = base, 2

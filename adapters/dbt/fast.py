@@ -51,9 +51,8 @@ def _lockgate(meta: Any) -> dict[str, Any]:
 
 
 def _parents(node: Any) -> list[str]:
-    depends = node.depends_on
-    found = depends.nodes if depends is not None else None
-    return [p for p in found if isinstance(p, str)] if isinstance(found, list) else []
+    depends = node.depends_on  # typed by the decoder: list[str] | None
+    return (depends.nodes or []) if depends is not None else []
 
 
 def _require(node: Any, uid: str, section: str, path: Path, source: bool = False) -> None:

@@ -119,13 +119,15 @@ def _struct_decoder() -> msgspec.json.Decoder[Any]:
     opts: dict[str, Any] = {"gc": False, "namespace": {"get": _struct_get, "__getitem__": _struct_getitem}}
     config = msgspec.defstruct("NodeConfig", [(n, Any, None) for n in CONFIG_FIELDS], **opts)
     column = msgspec.defstruct("NodeColumn", [(n, Any, None) for n in COLUMN_FIELDS], **opts)
-    depends = msgspec.defstruct("NodeDependsOn", [("nodes", Any, None)], **opts)
+    # typed lists: a non-string entry sends the file down the lenient dict path
+    depends = msgspec.defstruct("NodeDependsOn", [("nodes", list[str] | None, None)], **opts)
     test_meta = msgspec.defstruct("NodeTestMetadata", [("name", Any, None), ("namespace", Any, None)], **opts)
     typed: dict[str, Any] = {
         "config": config | None,
         "columns": dict[str, column] | None,  # type: ignore[valid-type]
         "depends_on": depends | None,
         "test_metadata": test_meta | None,
+        "fqn": list[str] | None,
     }
     node = msgspec.defstruct("Node", [(n, typed.get(n, Any), None) for n in STRUCT_NODE_FIELDS], **opts)
     section = dict[str, node] | None  # type: ignore[valid-type]
