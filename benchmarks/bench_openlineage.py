@@ -269,7 +269,8 @@ def main() -> None:
     parser.add_argument("--backends", default="sqlite,postgres")
     args = parser.parse_args()
     print(
-        f"{os.cpu_count()} CPUs; {CLIENTS} clients; gunicorn {args.workers} workers x {args.threads or 'default'} threads"
+        f"{os.cpu_count()} CPUs; {CLIENTS} clients; "
+        f"gunicorn {args.workers} workers x {args.threads or 'default'} threads"
     )
     print(
         f"{'backend':<9} {'mode':<7} {'events':>7} {'events/s':>10} {'p99 ms':>9} "
