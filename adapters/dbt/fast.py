@@ -144,14 +144,7 @@ def translate_structs(
         warnings=warnings,
         fields=_test_fields,
     )
-    return Translation(
-        assets=tuple(assets),
-        checks=tuple(checks.values()),
-        warnings=tuple(warnings),
-        keys=keys,
-        check_specs=checks,
-        selectors=selectors,
-    )
+    return Translation.of(assets, checks, warnings, keys, selectors)
 
 
 class _AssetBuilder:

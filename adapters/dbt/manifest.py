@@ -42,6 +42,24 @@ class Translation:
     selectors: Mapping[AssetKey, str] = field(default_factory=dict)
     """asset key -> dbt ``--select`` argument, for assets dbt can build."""
 
+    @classmethod
+    def of(
+        cls,
+        assets: list[AssetSpec],
+        checks: dict[str, CheckSpec],
+        warnings: list[str],
+        keys: Mapping[str, AssetKey],
+        selectors: Mapping[AssetKey, str],
+    ) -> Translation:
+        return cls(
+            assets=tuple(assets),
+            checks=tuple(checks.values()),
+            warnings=tuple(warnings),
+            keys=keys,
+            check_specs=checks,
+            selectors=selectors,
+        )
+
     def discovery(self) -> Discovery:
         return Discovery(assets=self.assets, checks=self.checks, warnings=self.warnings)
 
@@ -156,14 +174,7 @@ def translate_manifest(
         ephemeral=ephemeral,
         warnings=warnings,
     )
-    return Translation(
-        assets=tuple(assets),
-        checks=tuple(checks.values()),
-        warnings=tuple(warnings),
-        keys=keys,
-        check_specs=checks,
-        selectors=selectors,
-    )
+    return Translation.of(assets, checks, warnings, keys, selectors)
 
 
 def resolver(
