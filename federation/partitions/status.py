@@ -259,8 +259,17 @@ def refresh_partition_status(
     them) but only partitioned assets' ranges are stored. Raises :class:`StoreError` when other
     writers moved the cursor ``attempts`` times in a row.
     """
+    if not partitions:  # nothing to store: move the cursor to the log's end without reading it
+        for attempt in range(1, attempts + 1):
+            expected, cursor = store.partition_status_cursor(), store.max_event_id()
+            if cursor is None or cursor == expected:
+                return Refreshed(cursor=expected, attempts=attempt)
+            if store.write_partition_status({}, expected=expected, cursor=cursor):
+                return Refreshed(cursor=cursor, attempts=attempt)
+    elif keys is None:
+        keys = numbering_at(partitions, now, store.dynamic_partitions())
     if keys is None:
-        keys = numbering_at(partitions, now, store.dynamic_partitions() if partitions else None)
+        keys = {}
     if dependents is None:
         dependents = Dependents(graph, partitions, mappings)
     for attempt in range(1, attempts + 1):

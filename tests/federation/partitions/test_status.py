@@ -215,3 +215,18 @@ def test_a_cursor_that_keeps_moving_is_a_clear_error(store_url: str) -> None:
         with pytest.raises(StoreError) as raised:
             refresh(store, attempts=3)
     assert "moved under 3 attempts" in str(raised.value) and "run the command again" in str(raised.value)
+
+
+def test_without_partitioned_assets_the_cursor_moves_without_reading_the_log(store_url: str) -> None:
+    clock = Clock()
+    with Store.open(store_url) as store:
+        assert refresh(store, partitions={}).cursor is None  # an empty log: nothing to move
+        store.record_events(clock.mat(UP, 1, 2) + clock.mat(DOWN, 1))
+        done = refresh(store, partitions={})
+        assert done.events == 0 and done.written == ()
+        assert done.cursor == store.max_event_id() == store.partition_status_cursor()
+        assert store.partition_ranges() == {}
+        # partitions declared later: check mode folds those assets' history from the log
+        later = refresh(store, check=True)
+        assert later.rebuilt == (DOWN, LAST, UP)
+        assert stored(store)[DOWN] == {"materialized": [("2024-01-01", "2024-01-01")]}
