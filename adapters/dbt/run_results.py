@@ -101,6 +101,10 @@ def node_events(
     return []
 
 
+MAX_COMPILED_CODE = 64 * 1024
+"""Longer compiled SQL is not kept with the materialization (it bloats the event log)."""
+
+
 def result_metadata(result: Mapping[str, Any]) -> dict[str, JsonValue]:
     meta: dict[str, JsonValue] = {}
     if isinstance(result.get("execution_time"), int | float):
@@ -110,6 +114,9 @@ def result_metadata(result: Mapping[str, Any]) -> dict[str, JsonValue]:
         meta["rows_affected"] = response["rows_affected"]
     if result.get("relation_name"):
         meta["relation_name"] = result["relation_name"]
+    code = result.get("compiled_code")
+    if isinstance(code, str) and code.strip() and len(code) <= MAX_COMPILED_CODE:
+        meta["compiled_code"] = code  # the OpenLineage sql and columnLineage facets read it
     return meta
 
 

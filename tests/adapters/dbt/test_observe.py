@@ -161,3 +161,17 @@ def test_discovery_reports_the_warnings_and_datasets(adapter: DbtAdapter) -> Non
         orders.dataset is not None
         and str(orders.dataset) == "duckdb:///data/shop.duckdb/shop.main.fct_orders"
     )
+
+
+def test_compiled_sql_rides_with_the_materialization_for_openlineage(
+    adapter: DbtAdapter, project: Path
+) -> None:
+    doc = json.loads((FIXTURES / "shop_run_results_v6.json").read_text())
+    by_uid = {r["unique_id"]: r for r in doc["results"]}
+    assert by_uid["model.shop.fct_orders"]["compiled_code"]
+    by_uid["model.shop.stg_orders"]["compiled_code"] = "select 1 as x -- " + "y" * (64 * 1024)
+    (project / "target" / "run_results.json").write_text(json.dumps(doc))
+    events = by_id(adapter.observe(None).events)
+    orders = events["model.shop.fct_orders:materialization"]
+    assert orders.metadata["compiled_code"] == by_uid["model.shop.fct_orders"]["compiled_code"]
+    assert "compiled_code" not in events["model.shop.stg_orders:materialization"].metadata  # too long
