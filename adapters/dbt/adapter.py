@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, cast
 
 from lockgate.adapters.dbt import profiles
@@ -11,7 +12,7 @@ from lockgate.adapters.dbt.config import DbtConfig
 from lockgate.adapters.dbt.fast import translate_structs, uses_defaults
 from lockgate.adapters.dbt.manifest import Translation, translate_manifest
 from lockgate.adapters.dbt.reader import decode_structs, read_manifest
-from lockgate.adapters.dbt.run_results import cursor_of, run_results_events
+from lockgate.adapters.dbt.run_results import MAX_COMPILED_CODE, cursor_of, run_results_events
 from lockgate.adapters.dbt.runner import LaunchStream
 from lockgate.adapters.dbt.translator import DatasetFactory, DbtTranslator
 from lockgate.federation.adapter import (
@@ -145,6 +146,23 @@ class DbtAdapter:
 
         return factory
 
+    def _compiled_sql(self, translation: Translation) -> Callable[[str], str | None]:
+        """unique_id -> the SQL dbt compiled for it in the running invocation (for OpenLineage)."""
+        files = {
+            spec.origin.external_id: path
+            for spec in translation.assets
+            if isinstance(path := spec.metadata.get("original_file_path"), str)
+        }
+
+        def read(uid: str) -> str | None:
+            parts = uid.split(".")
+            path = files.get(uid)
+            if path is None or len(parts) < 3:
+                return None
+            return self.client.compiled_sql(parts[1], path, limit=MAX_COMPILED_CODE)
+
+        return read
+
     # ---------------------------------------------------------------- observe
     def observe(self, cursor: str | None) -> ObserveResult:
         path = self.config.run_results_path
@@ -185,7 +203,13 @@ class DbtAdapter:
         variables = dict(self.config.vars)
         if request.partition is not None:
             variables[self.config.partition_var] = request.partition
-        stream = LaunchStream(translation, adapter=self.name, request=request, sink=sink)
+        stream = LaunchStream(
+            translation,
+            adapter=self.name,
+            request=request,
+            sink=sink,
+            compiled_sql=self._compiled_sql(translation),
+        )
         invocation = self.client.build(select, variables, stream)
         success, message = stream.finish(
             success=invocation.success, result=invocation.result, exception=invocation.exception

@@ -138,6 +138,17 @@ class DbtClient:
     def exists(path: Path) -> bool:
         return path.is_file()
 
+    def compiled_sql(self, package: str, original_file_path: str, *, limit: int) -> str | None:
+        """The SQL dbt compiled for a node in this invocation (``target/compiled/<package>/<path>``,
+        next to the manifest), or ``None`` when there is none or it is over ``limit`` bytes."""
+        path = self.config.manifest_path.parent / "compiled" / package / original_file_path
+        try:
+            if path.stat().st_size > limit:
+                return None
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+
     @staticmethod
     def signature(path: Path) -> tuple[int, int] | None:
         """(mtime in ns, size) of a file, to notice when dbt rewrote it."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,8 +39,10 @@ class LaunchStream:
         adapter: str,
         request: RunRequest,
         sink: EventSink,
+        compiled_sql: Callable[[str], str | None] | None = None,
     ) -> None:
         self.translation = translation
+        self.compiled_sql = compiled_sql
         self.adapter = adapter
         self.request = request
         self.sink = sink
@@ -120,6 +122,11 @@ class LaunchStream:
         rows = dict(result.adapter_response).get("rows_affected")
         if isinstance(rows, int | float):
             metadata["rows_affected"] = int(rows)
+        uid = str(info.unique_id)
+        if self.compiled_sql is not None and uid.startswith(("model.", "snapshot.")):
+            sql = self.compiled_sql(uid)  # for the OpenLineage sql and columnLineage facets
+            if sql and sql.strip():
+                metadata["compiled_code"] = sql
         self._emit(
             node_events(
                 self.translation,

@@ -83,6 +83,11 @@ def test_launch_streams_events_and_records_a_partition_in_the_table(
     assert checks["known_payment_methods"].status is CheckStatus.WARNED
     assert checks["unique_stg_orders_order_id"].status is CheckStatus.PASSED
     assert checks["full_name_joins_first_and_last"].status is CheckStatus.PASSED
+    # each model's compiled SQL rides along, for OpenLineage's sql and columnLineage facets
+    orders = next(e for e in sink.of(Materialization) if e.asset_key == K("shop/finance/orders"))
+    assert "select" in str(orders.metadata["compiled_code"]).lower()
+    seeds = [e for e in sink.of(Materialization) if "seed" in str(e.metadata.get("unique_id", ""))]
+    assert seeds and all("compiled_code" not in e.metadata for e in seeds)
     # observing the run_results.json of that build gives the same event ids (the store dedupes)
     observed = {e.event_id for e in adapter.observe(None).events}
     streamed = {e.event_id for e in sink.events if e.asset_key is not None and not isinstance(e, RunStarted)}
