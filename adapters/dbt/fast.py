@@ -168,7 +168,7 @@ class _AssetBuilder:
         materialized = config.materialized if config is not None else None
         relation = node.relation_name
         checksum = node.checksum
-        code_version = checksum.get("checksum") if isinstance(checksum, dict) else None
+        code_version = checksum.checksum if checksum is not None else None
         url: Any = None
         if self.docs_url:
             url = f"{self.docs_url}/#!/{rtype}/{uid}"

@@ -117,8 +117,13 @@ def _struct_decoder() -> msgspec.json.Decoder[Any]:
     # gc=False: decoded JSON holds no cycles, and untracked structs cost the collector nothing.
     # get/__getitem__ let the translator's key methods read a struct node like a dict.
     opts: dict[str, Any] = {"gc": False, "namespace": {"get": _struct_get, "__getitem__": _struct_getitem}}
+    # tags as tuples: most are empty, and every empty one is the () singleton, not a new list
+    tags = tuple[str, ...] | str | None
     config = msgspec.defstruct("NodeConfig", [(n, Any, None) for n in CONFIG_FIELDS], **opts)
-    column = msgspec.defstruct("NodeColumn", [(n, Any, None) for n in COLUMN_FIELDS], **opts)
+    column = msgspec.defstruct(
+        "NodeColumn", [(n, tags if n == "tags" else Any, None) for n in COLUMN_FIELDS], **opts
+    )
+    checksum = msgspec.defstruct("NodeChecksum", [("checksum", Any, None)], **opts)
     # typed lists: a non-string entry sends the file down the lenient dict path
     depends = msgspec.defstruct("NodeDependsOn", [("nodes", list[str] | None, None)], **opts)
     test_meta = msgspec.defstruct("NodeTestMetadata", [("name", Any, None), ("namespace", Any, None)], **opts)
@@ -128,6 +133,8 @@ def _struct_decoder() -> msgspec.json.Decoder[Any]:
         "depends_on": depends | None,
         "test_metadata": test_meta | None,
         "fqn": list[str] | None,
+        "tags": tags,
+        "checksum": checksum | None,
     }
     node = msgspec.defstruct("Node", [(n, typed.get(n, Any), None) for n in STRUCT_NODE_FIELDS], **opts)
     section = dict[str, node] | None  # type: ignore[valid-type]
@@ -146,7 +153,8 @@ def decode_structs(data: bytes | memoryview, *, path: Path) -> Any | None:
 
     Nodes hold :data:`STRUCT_NODE_FIELDS` as attributes (absent ones are ``None``); ``config`` holds
     :data:`CONFIG_FIELDS`, each column :data:`COLUMN_FIELDS`, ``depends_on`` its ``nodes`` and
-    ``test_metadata`` its ``name`` and ``namespace``.
+    ``test_metadata`` its ``name`` and ``namespace``, ``checksum`` its ``checksum``; ``tags`` are
+    tuples (or a string).
     """
     if not HAVE_MSGSPEC:
         return None
