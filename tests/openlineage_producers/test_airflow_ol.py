@@ -37,7 +37,11 @@ from lockgate.ui import create_app
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 REPO = Path(__file__).resolve().parents[2]
 TOKEN = "airflow-ol-token-0123456789abcdef"
-PROVIDERS = ("apache-airflow-providers-openlineage==2.20.3", "apache-airflow-providers-sqlite==4.3.4")
+PROVIDERS = (
+    "apache-airflow-providers-openlineage==2.20.3",
+    "apache-airflow-providers-sqlite==4.3.4",
+    "apache-airflow-providers-postgres==7.1.1",
+)
 
 
 def _load(name: str, path: Path) -> ModuleType:
@@ -68,6 +72,13 @@ def ol_shop():
         "FROM orders GROUP BY customer",
     )
 
+    pg_summarise = SQLExecuteQueryOperator(
+        task_id="pg_summarise",
+        conn_id="shop_pg",
+        sql="CREATE TABLE IF NOT EXISTS public.order_totals AS SELECT customer, SUM(amount) AS total "
+        "FROM public.orders GROUP BY customer",
+    )
+
     @task(outlets=[SUMMARY])
     def export():
         import sqlite3
@@ -75,7 +86,7 @@ def ol_shop():
         with open("{summary}", "w") as out:
             out.writelines(f"{{c}},{{t}}\\n" for c, t in rows)
 
-    summarise >> export()
+    [summarise, pg_summarise] >> export()
 
 ol_shop()
 """
@@ -133,7 +144,9 @@ def cli(*args: str) -> int:
 
 
 @pytest.fixture
-def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Recorder, Path, Path]]:
+def setup(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, postgres: Any
+) -> Iterator[tuple[Any, Recorder, Path, Path, tuple[str, str]]]:
     from werkzeug.serving import make_server
 
     venv = airflow_ol_venv()
@@ -145,6 +158,15 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE orders (customer TEXT, amount REAL)")
         conn.executemany("INSERT INTO orders VALUES (?, ?)", [("ann", 3.0), ("bob", 4.5), ("ann", 1.0)])
+    pg_db = f"shop_{tmp_path.name[-8:].lower().replace('-', '_')}"
+    postgres.create_database(pg_db)
+    import psycopg
+
+    with psycopg.connect(postgres.dsn(pg_db), autocommit=True) as pg:
+        pg.execute("CREATE TABLE public.orders (customer TEXT, amount NUMERIC)")
+        pg.execute("INSERT INTO public.orders VALUES ('ann', 3.0), ('bob', 4.5)")
+    pg_conn = {"conn_type": "postgres", "host": postgres.host, "port": postgres.port,
+               "login": postgres.user, "schema": pg_db}  # fmt: skip
     port = AF.free_port()
     workspace = tmp_path / "lockgate.yaml"
     workspace.write_text(
@@ -171,6 +193,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any
         "AIRFLOW__OPENLINEAGE__TRANSPORT": json.dumps(transport),
         "AIRFLOW__OPENLINEAGE__NAMESPACE": "airflow-ol-test",
         "AIRFLOW_CONN_SHOP_SQLITE": json.dumps({"conn_type": "sqlite", "host": str(db)}),
+        "AIRFLOW_CONN_SHOP_PG": json.dumps(pg_conn),
     }
     server = AF.AirflowServer(url=f"http://127.0.0.1:{port}", venv=venv, home=home, dags=dags, env=env)
     airflow = str(venv / "bin" / "airflow")
@@ -186,7 +209,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any
             server.groups.append(proc.pid)
             server.procs.append(proc)
         server.wait_for(lambda: AF._ready(server, {"ol_shop"}), "startup with the ol_shop DAG", timeout=240)
-        yield server, recorder, workspace, summary
+        yield server, recorder, workspace, summary, (f"postgres://{postgres.host}:{postgres.port}", pg_db)
     finally:
         server.stop()
         shutil.rmtree(home, ignore_errors=True)
@@ -196,9 +219,9 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any
 
 
 def test_airflow_provider_events_stitch_to_the_assets_lockgate_knew(
-    setup: tuple[Any, Recorder, Path, Path],
+    setup: tuple[Any, Recorder, Path, Path, tuple[str, str]],
 ) -> None:
-    server, recorder, workspace, summary = setup
+    server, recorder, workspace, summary, (pg_namespace, pg_db) = setup
     assert cli("-w", str(workspace), "sync") == 0
     db = f"sqlite:///{workspace.parent}/.lockgate/lockgate.db"
     with Store.open(db) as store:
@@ -220,9 +243,12 @@ def test_airflow_provider_events_stitch_to_the_assets_lockgate_knew(
                 "the ol_shop DAG run failed:\n" + "\n".join(p.read_text()[-2500:] for p in logs)
             )
         jobs = {(e["job"]["name"], e.get("eventType")) for e in list(recorder.events) if "job" in e}
-        return (
-            state == "success" and {("ol_shop.summarise", "COMPLETE"), ("ol_shop.export", "COMPLETE")} <= jobs
-        )
+        wanted = {
+            ("ol_shop.summarise", "COMPLETE"),
+            ("ol_shop.pg_summarise", "COMPLETE"),
+            ("ol_shop.export", "COMPLETE"),
+        }
+        return state == "success" and wanted <= jobs
 
     server.wait_for(finished, "the DAG run and its OpenLineage COMPLETE events", timeout=300)
     time.sleep(1)
@@ -251,3 +277,15 @@ def test_airflow_provider_events_stitch_to_the_assets_lockgate_knew(
     assert dag_key in {e.asset_key for e in events}, (dag_key, sorted(before))
     twins = [s.key for s in specs if s.origin.system == "openlineage" and s.dataset in known]
     assert twins == []
+    # the PostgreSQL task: the provider read its tables from the SQL; lockgate has them as datasets
+    # named the way its own postgres naming does, the output materialized by that run
+    (pg_run,) = [
+        e for e in received if e.get("eventType") == "COMPLETE" and e["job"]["name"] == "ol_shop.pg_summarise"
+    ]
+    ins = {(d["namespace"], d["name"]) for d in pg_run["inputs"]}
+    outs = {(d["namespace"], d["name"]) for d in pg_run["outputs"]}
+    assert ins == {(pg_namespace, f"{pg_db}.public.orders")}, pg_run["inputs"]
+    assert outs == {(pg_namespace, f"{pg_db}.public.order_totals")}, pg_run["outputs"]
+    by_dataset = {(s.dataset.namespace, s.dataset.name): s.key for s in specs if s.dataset is not None}
+    assert (pg_namespace, f"{pg_db}.public.orders") in by_dataset
+    assert by_dataset[(pg_namespace, f"{pg_db}.public.order_totals")] in mats
