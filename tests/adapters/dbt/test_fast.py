@@ -156,7 +156,7 @@ def test_every_field_the_defaults_read_agrees() -> None:
                     "lockgate": {"owners": "bob@example.com", "group": "g2"},
                 },
                 "maturity": "high",
-                "checksum": "not-a-dict",
+                "checksum": {"name": "none", "checksum": ""},
                 "columns": {},
             },
             "model.pkg.eph": {
@@ -253,6 +253,7 @@ def test_every_field_the_defaults_read_agrees() -> None:
         },
     }
     namer = relation_namer("duckdb", namespace="duckdb:///x.duckdb")
+    assert decode_structs(json.dumps(doc).encode(), path=PATH) is not None  # both paths compared
     for docs_url in (None, "https://docs"):
         translation = translate_both(doc, DbtTranslator(docs_url=docs_url), dataset_factory=namer)
     assert len(translation.assets) == 6 and len(translation.checks) == 3
