@@ -16,7 +16,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from lockgate.federation.adapter import Adapter
@@ -24,6 +24,7 @@ from lockgate.federation.errors import LaunchError, LockgateError
 from lockgate.federation.events import Event, EventKind, RunFailed, RunRequested, RunStarted, RunSucceeded
 from lockgate.federation.graph import AssetGraph
 from lockgate.federation.keys import AssetKey, CheckKey
+from lockgate.federation.partitions.status import ASSET_STALE
 from lockgate.federation.redact import redact
 from lockgate.federation.specs import CheckResult
 from lockgate.federation.status import AssetState, AssetStatus, SyncState
@@ -190,7 +191,8 @@ class PortalData:
         ranges = self.store.partition_ranges([key]).get(key, {})
         if defn is None and not ranges:
             return PartitionHealth(total=None)
-        return health(ranges, defn, dynamic=self.store.dynamic_partitions() if defn is not None else None)
+        found = health(ranges, defn, dynamic=self.store.dynamic_partitions() if defn is not None else None)
+        return replace(found, asset_stale=True) if defn is None and ASSET_STALE in ranges else found
 
     # -- runs ----------------------------------------------------------------------------------
     def runs(self, *, keep: int = 5000) -> list[RunView]:

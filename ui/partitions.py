@@ -53,6 +53,8 @@ class PartitionHealth:
     total: int | None
     counts: Mapping[str, int] = field(default_factory=dict)
     segments: tuple[Segment, ...] = ()
+    asset_stale: bool = False
+    """An unpartitioned asset whose upstream was updated after its last materialization."""
 
     @property
     def partitioned(self) -> bool:

@@ -41,15 +41,22 @@ from lockgate.federation.partitions.definitions import PartitionKeys, Partitions
 from lockgate.federation.partitions.dependents import Dependents
 from lockgate.federation.partitions.mappings import PartitionMapping
 from lockgate.federation.partitions.ranges import Ranges
+from lockgate.federation.status import AssetStatus
 from lockgate.federation.store.store import Store
 
 if TYPE_CHECKING:
     from lockgate.federation.workspace import Workspace
 
+ASSET_STALE = "asset_stale"
+"""Status of the one row (``lo`` = ``hi`` = ``""``) that marks an UNPARTITIONED asset stale: an
+upstream asset was updated after its last materialization."""
 DEFINITION = "definition"
 """Status of the marker row of a partitioned asset: ``lo`` = ``hi`` = :func:`definition_digest`."""
 
 PAGE = 5000
+FULL_FOLD = 200_000
+"""With nothing partitioned, a first refresh folds the log only up to this many events; a longer
+log is skipped (unpartitioned staleness is then tracked from the first refresh on)."""
 PER_ASSET_LIMIT = 200
 """Rebuilding more assets than this reads the log once instead of once per asset."""
 
@@ -161,6 +168,9 @@ class _Refresh:
                 )
 
     def _ranges(self, key: AssetKey) -> KeyRanges:
+        if key not in self.keys:  # unpartitioned: only whether it is stale
+            facts = self.world.facts.get(key)
+            return {ASSET_STALE: [("", "")]} if facts is not None and facts.stale else {}
         out = key_ranges(self.world.facts.get(key) or AssetFacts(), self.keys[key])
         marker = self.markers.get(key)
         if marker is not None:
@@ -224,6 +234,8 @@ class _Refresh:
                 affected.add(key)
                 affected.update(child for child, _ in self.dependents.of(key))
         partitioned = [k for k in affected if k in self.keys]
+        plain = [k for k in affected if k not in self.keys and k in self.graph]
+        self._load_plain(sorted(k for k in plain if k not in self.loaded))
         new = sorted(k for k in partitioned if k not in self.loaded)
         if new:
             for key, by_status in self.store.partition_ranges(new).items():
@@ -233,10 +245,30 @@ class _Refresh:
                     self.markers[key] = marker
             self.loaded.update(new)
         before = {k: (self.world.facts.get(k) or AssetFacts()).status_sets() for k in partitioned}
+        was_stale = {k: bool(self.world.of(k).stale) for k in plain}
         fold_events(self.world, events, self.keys, self.dependents)
         self.pending.update(
             k for k in partitioned if (self.world.facts.get(k) or AssetFacts()).status_sets() != before[k]
         )
+        self.pending.update(k for k in plain if bool(self.world.of(k).stale) != was_stale[k])
+
+    def _load_plain(self, keys: list[AssetKey]) -> None:
+        """Load unpartitioned assets: materialized (from their derived state) and stale (stored)."""
+        if not keys:
+            return
+        states = self.store.asset_states(keys)
+        stored = self.store.partition_ranges(keys)
+        one = Ranges.span(0, 1)
+        for key in keys:
+            facts = self.world.of(key)
+            state = states.get(key)
+            if state is not None and (
+                state.status in (AssetStatus.MATERIALIZED, AssetStatus.OBSERVED) or state.last_materialization
+            ):
+                facts.materialized = facts.materialized | one
+            if ASSET_STALE in stored.get(key, {}):
+                facts.stale = one
+        self.loaded.update(keys)
 
 
 def refresh_partition_status(
@@ -255,11 +287,13 @@ def refresh_partition_status(
     """Fold the events after the stored cursor into the stored ranges (see the module doc).
 
     ``keys`` (the numbering of each definition at ``now``) and ``dependents`` may be passed by a
-    caller that has them (the tick). Unpartitioned assets are folded (staleness flows through
-    them) but only partitioned assets' ranges are stored. Raises :class:`StoreError` when other
+    caller that has them (the tick). Unpartitioned assets are folded too; each stores one
+    :data:`ASSET_STALE` row while it is stale. Raises :class:`StoreError` when other
     writers moved the cursor ``attempts`` times in a row.
     """
-    if not partitions:  # nothing to store: move the cursor to the log's end without reading it
+    if not partitions and store.partition_status_cursor() is None and (store.max_event_id() or 0) > FULL_FOLD:
+        # the first refresh of a long log with nothing partitioned: start at the log's end without
+        # reading it (unpartitioned assets' staleness is tracked from here on)
         for attempt in range(1, attempts + 1):
             expected, cursor = store.partition_status_cursor(), store.max_event_id()
             if cursor is None or cursor == expected:

@@ -15,7 +15,9 @@ from flask.testing import FlaskClient
 from lockgate.federation.automation import missing
 from lockgate.federation.automation.records import RunQueueState
 from lockgate.federation.automation.tick import Automation
+from lockgate.federation.events import Materialization
 from lockgate.federation.keys import AssetKey
+from lockgate.federation.partitions.status import refresh_partition_status
 from lockgate.federation.specs import AssetSpec, Origin
 from lockgate.federation.store import Store
 from lockgate.federation.sync import build_graph
@@ -204,3 +206,34 @@ def test_stale_partitions_show_on_the_bar_and_in_the_api(
     ]
     with client.get("/static/portal.css") as response:
         assert ".part-stale" in response.get_data(as_text=True)
+
+
+def test_a_stale_unpartitioned_asset_is_marked_on_its_page_and_in_the_api(
+    client: FlaskClient, add_assets: Any, store: Store
+) -> None:
+    up, down = AssetKey.of("plain", "up"), AssetKey.of("plain", "down")
+    add_assets([AssetSpec(key=up, origin=ORIGIN), AssetSpec(key=down, origin=ORIGIN, deps=(up,))])
+    now = datetime.now(UTC)
+    store.record_events(
+        [
+            Materialization(event_id="m-down", adapter="shop", timestamp=now, asset_key=down),
+            Materialization(
+                event_id="m-up", adapter="shop", timestamp=now + timedelta(seconds=1), asset_key=up
+            ),
+        ]
+    )
+    refresh_partition_status(store, build_graph(store), {}, now=now)
+    page = client.get(f"/assets/{down}").get_data(as_text=True)
+    assert 'id="asset-stale"' in page and 'id="partition-bar"' not in page
+    assert client.get(f"/api/v1/assets/{down}").get_json()["stale"] is True
+    assert 'id="asset-stale"' not in client.get(f"/assets/{up}").get_data(as_text=True)
+    assert client.get(f"/api/v1/assets/{up}").get_json()["stale"] is False
+    store.record_events(
+        [
+            Materialization(
+                event_id="m-down-2", adapter="shop", timestamp=now + timedelta(seconds=2), asset_key=down
+            )
+        ]
+    )
+    refresh_partition_status(store, build_graph(store), {}, now=now)
+    assert client.get(f"/api/v1/assets/{down}").get_json()["stale"] is False

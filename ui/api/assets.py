@@ -75,6 +75,10 @@ class AssetSchema(AssetSummarySchema):
     downstream = fields.List(fields.String(), dump_only=True)
     last_failure = fields.DateTime(dump_only=True, allow_none=True)
     last_failure_message = fields.String(dump_only=True)
+    stale = fields.Boolean(
+        dump_only=True,
+        metadata={"description": "unpartitioned: an upstream asset changed after its last materialization"},
+    )
 
 
 class CheckSchema(Schema):
@@ -182,6 +186,7 @@ def get_asset(key: str) -> Response:
         "downstream": sorted(str(k) for k in graph.children(asset_key)),
         "last_failure": state.last_failure if state else None,
         "last_failure_message": state.last_failure_message if state else "",
+        "stale": portal.partition_health(asset_key).asset_stale,
     }
     return jsonify(asset_schema.dump(doc))
 

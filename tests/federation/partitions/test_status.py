@@ -14,8 +14,13 @@ from lockgate.federation.errors import StoreError
 from lockgate.federation.events import Event, Materialization, RunFailed
 from lockgate.federation.graph import AssetGraph
 from lockgate.federation.keys import AssetKey
-from lockgate.federation.partitions import PartitionsDefinition, daily
-from lockgate.federation.partitions.status import DEFINITION, definition_digest, refresh_partition_status
+from lockgate.federation.partitions import PartitionsDefinition, daily, status
+from lockgate.federation.partitions.status import (
+    ASSET_STALE,
+    DEFINITION,
+    definition_digest,
+    refresh_partition_status,
+)
 from lockgate.federation.specs import AssetSpec, Origin
 from lockgate.federation.store import Store
 
@@ -192,9 +197,10 @@ def test_a_new_definition_folds_the_assets_history(store_url: str) -> None:
     with Store.open(store_url) as store:
         store.record_events(clock.mat(DOWN, 1, 2) + clock.mat(UP, 2))
         refresh(store, partitions={UP: DAILY})
-        assert DOWN not in store.partition_ranges([DOWN])
+        # unpartitioned then, DOWN (materialized, then UP updated) holds only its stale flag
+        assert store.partition_ranges([DOWN]) == {DOWN: {ASSET_STALE: [("", "")]}}
         unchecked = refresh(store)  # the tick's incremental refresh does not look back
-        assert unchecked.rebuilt == () and DOWN not in store.partition_ranges([DOWN])
+        assert unchecked.rebuilt == () and set(store.partition_ranges([DOWN])[DOWN]) == {ASSET_STALE}
         checked = refresh(store, check=True)
         assert checked.rebuilt == (DOWN, LAST)
         assert stored(store)[DOWN] == {
@@ -217,7 +223,10 @@ def test_a_cursor_that_keeps_moving_is_a_clear_error(store_url: str) -> None:
     assert "moved under 3 attempts" in str(raised.value) and "run the command again" in str(raised.value)
 
 
-def test_without_partitioned_assets_the_cursor_moves_without_reading_the_log(store_url: str) -> None:
+def test_a_long_log_without_partitioned_assets_is_skipped_not_read(
+    store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(status, "FULL_FOLD", 2)
     clock = Clock()
     with Store.open(store_url) as store:
         assert refresh(store, partitions={}).cursor is None  # an empty log: nothing to move
@@ -230,3 +239,23 @@ def test_without_partitioned_assets_the_cursor_moves_without_reading_the_log(sto
         later = refresh(store, check=True)
         assert later.rebuilt == (DOWN, LAST, UP)
         assert stored(store)[DOWN] == {"materialized": [("2024-01-01", "2024-01-01")]}
+
+
+def unpartitioned(key: AssetKey, n: int) -> list[Event]:
+    return [
+        Materialization(event_id=f"u{n}", adapter="t", timestamp=NOW + timedelta(minutes=n), asset_key=key)
+    ]
+
+
+def test_an_unpartitioned_asset_is_stale_after_its_upstream_updates(store_url: str) -> None:
+    with Store.open(store_url) as store:
+        store.record_events(unpartitioned(DOWN, 1))
+        refresh(store, partitions={})  # a short log: folded from the start
+        assert store.partition_ranges([DOWN]) == {}
+        store.record_events(unpartitioned(UP, 2))  # the upstream changed after DOWN was built
+        done = refresh(store, partitions={})
+        assert done.written == (DOWN,)
+        assert store.partition_ranges([DOWN, LAST]) == {DOWN: {ASSET_STALE: [("", "")]}}  # LAST never built
+        store.record_events(unpartitioned(DOWN, 3))  # rebuilt: no longer stale
+        assert refresh(store, partitions={}).written == (DOWN,)
+        assert store.partition_ranges([DOWN]) == {}
