@@ -185,6 +185,10 @@ class PortalData:
         found.reverse()
         return found
 
+    def asset_stale(self, key: AssetKey) -> bool:
+        """Whether the UNPARTITIONED asset ``key`` is stale (one indexed read, no partition math)."""
+        return ASSET_STALE in self.store.partition_ranges([key]).get(key, {})
+
     def partition_health(self, key: AssetKey) -> PartitionHealth:
         """Status counts and bar segments of ``key`` from the stored ranges (one indexed read)."""
         defn = self.partitions.of(self.snapshot().graph).get(key)

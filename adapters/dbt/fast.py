@@ -156,7 +156,7 @@ class _AssetBuilder:
         self.adapter_type = translator.adapter_type
         self.docs_url = translator.docs_url
         self.dataset_factory = translator.dataset_factory
-        self.kinds: dict[tuple[str, Any], tuple[str, ...]] = {}
+        self.kinds: dict[str, tuple[str, ...]] = {}
 
     def __call__(self, node: Any, key: AssetKey, deps: tuple[AssetKey, ...]) -> AssetSpec:
         config = node.config
@@ -182,10 +182,7 @@ class _AssetBuilder:
             group=str(chosen) if (chosen := own.get("group") or group) else None,
             owners=self._owners(node, own, rtype, group, meta),
             tags=_strings(node.tags),
-            kinds=(
-                (materialized is None or type(materialized) is str) and self.kinds.get((rtype, materialized))
-            )
-            or self._kinds(node, rtype, materialized),
+            kinds=self._kinds(node, rtype, materialized),
             metadata=self._metadata(node, uid, rtype, config, materialized, own),
             columns=_columns(node.columns),
             dataset=self.dataset_factory(relation) if relation else None,
@@ -216,9 +213,10 @@ class _AssetBuilder:
         if rtype == "exposure":
             return ("dbt", "exposure", str(node.type or "exposure"))
         kind = str(materialized or "model") if rtype == "model" else rtype
-        found = ("dbt", kind, self.adapter_type) if self.adapter_type else ("dbt", kind)
-        if materialized is None or type(materialized) is str:  # the same tuple for every such node
-            self.kinds[(rtype, materialized)] = found
+        found = self.kinds.get(kind)  # one tuple shared by every node of a kind
+        if found is None:
+            found = ("dbt", kind, self.adapter_type) if self.adapter_type else ("dbt", kind)
+            self.kinds[kind] = found
         return found
 
     @staticmethod

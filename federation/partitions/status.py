@@ -292,18 +292,11 @@ def refresh_partition_status(
     writers moved the cursor ``attempts`` times in a row.
     """
     if not partitions and store.partition_status_cursor() is None and (store.max_event_id() or 0) > FULL_FOLD:
-        # the first refresh of a long log with nothing partitioned: start at the log's end without
-        # reading it (unpartitioned assets' staleness is tracked from here on)
-        for attempt in range(1, attempts + 1):
-            expected, cursor = store.partition_status_cursor(), store.max_event_id()
-            if cursor is None or cursor == expected:
-                return Refreshed(cursor=expected, attempts=attempt)
-            if store.write_partition_status({}, expected=expected, cursor=cursor):
-                return Refreshed(cursor=cursor, attempts=attempt)
-    elif keys is None:
-        keys = numbering_at(partitions, now, store.dynamic_partitions())
+        skipped = _skip_to_end(store, attempts)  # nothing partitioned and a long log: start at its end
+        if skipped is not None:
+            return skipped
     if keys is None:
-        keys = {}
+        keys = numbering_at(partitions, now, store.dynamic_partitions()) if partitions else {}
     if dependents is None:
         dependents = Dependents(graph, partitions, mappings)
     for attempt in range(1, attempts + 1):
@@ -322,6 +315,18 @@ def refresh_partition_status(
         where=f"store {store.url!r}",
         fix="another process keeps refreshing partition status; run the command again",
     )
+
+
+def _skip_to_end(store: Store, attempts: int) -> Refreshed | None:
+    """Move the cursor to the end of the log without reading it (unpartitioned staleness is then
+    tracked from here on); None when other writers kept moving it."""
+    for attempt in range(1, attempts + 1):
+        expected, cursor = store.partition_status_cursor(), store.max_event_id()
+        if cursor is None or cursor == expected:
+            return Refreshed(cursor=expected, attempts=attempt)
+        if store.write_partition_status({}, expected=expected, cursor=cursor):
+            return Refreshed(cursor=cursor, attempts=attempt)
+    return None
 
 
 def refresh_workspace_partitions(

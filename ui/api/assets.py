@@ -186,7 +186,7 @@ def get_asset(key: str) -> Response:
         "downstream": sorted(str(k) for k in graph.children(asset_key)),
         "last_failure": state.last_failure if state else None,
         "last_failure_message": state.last_failure_message if state else "",
-        "stale": portal.partition_health(asset_key).asset_stale,
+        "stale": portal.asset_stale(asset_key),
     }
     return jsonify(asset_schema.dump(doc))
 
