@@ -60,7 +60,7 @@ def _require(node: Any, uid: str, section: str, path: Path, source: bool = False
     if complete and (not source or node.source_name):
         return
     for name in ("unique_id", "resource_type", "name", "package_name", "source_name"):
-        if not getattr(node, name):
+        if not getattr(node, name, None):
             raise missing_field(uid, name, section=section, path=path)
 
 
@@ -243,8 +243,9 @@ class _AssetBuilder:
         access = node.access or (config.access if config is not None else None)
         if access:
             meta["access"] = access
-        contract = node.contract or (config.contract if config is not None else None) or {}
-        if isinstance(contract, dict) and contract.get("enforced"):
+        contract = node.contract or (config.contract if config is not None else None)
+        # the node's contract is a dict, config.contract a struct holding ``enforced``
+        if contract.get("enforced") if isinstance(contract, dict) else getattr(contract, "enforced", None):
             meta["contract_enforced"] = True
         if own:
             picked = {k: v for k, v in own.items() if k in ("automation", "partitions")}

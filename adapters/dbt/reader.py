@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Union
 
 from lockgate.adapters.dbt.artifacts import MANIFEST_VERSIONS, check_version, parse_manifest
 from lockgate.federation.gcpause import gc_paused
@@ -79,16 +79,28 @@ CONFIG_FIELDS: tuple[str, ...] = (
     "materialized",
     "meta",
     "group",
-    "tags",
     "access",
     "contract",
-    "severity",
 )
 COLUMN_FIELDS: tuple[str, ...] = ("name", "description", "data_type", "tags")
 STRUCT_NODE_FIELDS: tuple[str, ...] = tuple(
-    name for name in NODE_FIELDS if name not in ("label", "database", "schema", "alias", "identifier", "path")
+    name
+    for name in NODE_FIELDS
+    if name not in ("resource_type", "label", "database", "schema", "alias", "identifier", "path")
 )
-"""The node, ``config`` and column fields the default translator reads (the struct decode)."""
+"""The node, ``config`` and column fields the default translator reads (the struct decode).
+``resource_type`` is the struct's tag (a class attribute), not a decoded field."""
+STRUCT_TEST_FIELDS: tuple[str, ...] = (
+    *("unique_id", "name", "package_name", "config", "description", "depends_on"),
+    *("attached_node", "column_name", "test_metadata"),
+)
+"""The fields the default translator reads from a data test, a subset of STRUCT_NODE_FIELDS."""
+RESOURCE_TYPES: tuple[str, ...] = (
+    *("model", "seed", "snapshot", "test", "source", "exposure", "analysis", "operation"),
+    *("sql_operation", "rpc", "unit_test", "function", "doc", "macro", "metric", "group"),
+    *("saved_query", "semantic_model", "fixture"),
+)
+"""dbt's node types (``NodeType``): a node of any other type sends the file to the dict path."""
 
 
 @lru_cache(maxsize=8)
@@ -116,10 +128,10 @@ def _struct_getitem(self: Any, name: str) -> Any:
 def _struct_decoder() -> msgspec.json.Decoder[Any]:
     # gc=False: decoded JSON holds no cycles, and untracked structs cost the collector nothing.
     # get/__getitem__ let the translator's key methods read a struct node like a dict.
-    opts: dict[str, Any] = {"gc": False, "namespace": {"get": _struct_get, "__getitem__": _struct_getitem}}
+    namespace = {"get": _struct_get, "__getitem__": _struct_getitem}
+    opts: dict[str, Any] = {"gc": False, "namespace": namespace}
     # tags as tuples: most are empty, and every empty one is the () singleton, not a new list
     tags = tuple[str, ...] | str | None
-    config = msgspec.defstruct("NodeConfig", [(n, Any, None) for n in CONFIG_FIELDS], **opts)
     column = msgspec.defstruct(
         "NodeColumn", [(n, tags if n == "tags" else Any, None) for n in COLUMN_FIELDS], **opts
     )
@@ -127,6 +139,12 @@ def _struct_decoder() -> msgspec.json.Decoder[Any]:
     # typed lists: a non-string entry sends the file down the lenient dict path
     depends = msgspec.defstruct("NodeDependsOn", [("nodes", list[str] | None, None)], **opts)
     test_meta = msgspec.defstruct("NodeTestMetadata", [("name", Any, None), ("namespace", Any, None)], **opts)
+    test_config = msgspec.defstruct("TestConfig", [("enabled", Any, None), ("severity", Any, None)], **opts)
+    # config.contract: only ``enforced`` is read (the node's own ``contract`` stays a dict: the
+    # translator tells an empty one from a missing one)
+    contract = msgspec.defstruct("NodeContract", [("enforced", Any, None)], **opts)
+    config_fields = [(n, (contract | None) if n == "contract" else Any, None) for n in CONFIG_FIELDS]
+    config = msgspec.defstruct("NodeConfig", config_fields, **opts)
     typed: dict[str, Any] = {
         "config": config | None,
         "columns": dict[str, column] | None,  # type: ignore[valid-type]
@@ -136,8 +154,25 @@ def _struct_decoder() -> msgspec.json.Decoder[Any]:
         "tags": tags,
         "checksum": checksum | None,
     }
-    node = msgspec.defstruct("Node", [(n, typed.get(n, Any), None) for n in STRUCT_NODE_FIELDS], **opts)
-    section = dict[str, node] | None  # type: ignore[valid-type]
+    # One struct per node type, told apart by ``resource_type`` (dbt writes it fourth, so
+    # msgspec finds it without reading ahead). Data tests, most of a project's nodes, decode only
+    # the fields a check is made of.
+    test_fields = [(n, typed.get(n, Any), None) for n in STRUCT_TEST_FIELDS]
+    test_fields[STRUCT_TEST_FIELDS.index("config")] = ("config", test_config | None, None)
+    node_fields = [(n, typed.get(n, Any), None) for n in STRUCT_NODE_FIELDS]
+    members = tuple(
+        msgspec.defstruct(
+            f"Node_{rtype}",
+            test_fields if rtype == "test" else node_fields,
+            tag_field="resource_type",
+            tag=rtype,
+            gc=False,
+            namespace={**namespace, "resource_type": rtype},
+        )
+        for rtype in RESOURCE_TYPES
+    )
+    node: Any = Union[members]  # noqa: UP007 - a union of types built at run time
+    section = dict[str, node] | None
     top = [("metadata", Any, None), ("groups", Any, None), ("unit_tests", Any, None)]
     manifest = msgspec.defstruct(
         "ManifestStructs", [*top, *((name, section, None) for name in _SECTIONS)], gc=False
@@ -148,11 +183,14 @@ def _struct_decoder() -> msgspec.json.Decoder[Any]:
 def decode_structs(data: bytes | memoryview, *, path: Path) -> Any | None:
     """The manifest as typed structs for the default translator's fast path, or ``None`` when
     msgspec is missing or the file does not fit the struct shape (a section, node, ``config``,
-    column or ``depends_on`` that is not an object, invalid JSON...): the caller then reads it
-    with :func:`read_manifest`, which reads it leniently or raises the error naming the file.
+    column or ``depends_on`` that is not an object, a node without a ``resource_type`` or with
+    one that is not in :data:`RESOURCE_TYPES`, invalid JSON...): the caller then reads it with
+    :func:`read_manifest`, which reads it leniently or raises the error naming the file.
 
-    Nodes hold :data:`STRUCT_NODE_FIELDS` as attributes (absent ones are ``None``); ``config`` holds
-    :data:`CONFIG_FIELDS`, each column :data:`COLUMN_FIELDS`, ``depends_on`` its ``nodes`` and
+    Nodes hold :data:`STRUCT_NODE_FIELDS` as attributes (absent ones are ``None``), data tests
+    only :data:`STRUCT_TEST_FIELDS`, and ``resource_type`` is a class attribute. ``config`` holds
+    :data:`CONFIG_FIELDS` (a test's only ``enabled`` and ``severity``; ``config.contract`` its
+    ``enforced``), each column :data:`COLUMN_FIELDS`, ``depends_on`` its ``nodes`` and
     ``test_metadata`` its ``name`` and ``namespace``, ``checksum`` its ``checksum``; ``tags`` are
     tuples (or a string).
     """

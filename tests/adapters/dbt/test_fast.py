@@ -117,6 +117,19 @@ def test_a_generated_project_translates_the_same_both_ways(tmp_path: Path) -> No
     assert len(expected.assets) > 300 and len(expected.checks) > 500
 
 
+def test_the_generator_writes_nodes_with_dbts_key_order(tmp_path: Path) -> None:
+    """The benchmark's manifests must look like dbt's: the decoder finds each node's
+    ``resource_type`` early because dbt writes it fourth, and a sorted file would hide that."""
+    real = json.loads((FIXTURES / "shop_manifest_v12.json").read_bytes())
+    generated = json.loads(_generated(100, tmp_path))
+    for section in ("nodes", "sources", "exposures"):
+        for rtype in {n["resource_type"] for n in generated[section].values()}:
+            ours = next(n for n in generated[section].values() if n["resource_type"] == rtype)
+            theirs = next(n for n in real[section].values() if n["resource_type"] == rtype)
+            order = [k for k in theirs if k in ours]
+            assert [k for k in ours if k in theirs] == order, (section, rtype)
+
+
 def test_every_field_the_defaults_read_agrees() -> None:
     group = {"name": "finance", "owner": {"email": "fin@example.com"}}
     doc = {
@@ -174,6 +187,22 @@ def test_every_field_the_defaults_read_agrees() -> None:
                 "package_name": "pkg",
                 "meta": {"owner": "carol@example.com"},
                 "config": {"access": "protected"},
+            },
+            "seed.pkg.c": {  # an empty contract of its own: the config's decides
+                "unique_id": "seed.pkg.c",
+                "resource_type": "seed",
+                "name": "c",
+                "package_name": "pkg",
+                "contract": {},
+                "config": {"contract": {"enforced": True}},
+            },
+            "test.pkg.off": {
+                "unique_id": "test.pkg.off",
+                "resource_type": "test",
+                "name": "off",
+                "package_name": "pkg",
+                "config": {"enabled": False, "severity": "warn"},
+                "depends_on": {"nodes": ["seed.pkg.c"]},
             },
             "model.pkg.off": {
                 "unique_id": "model.pkg.off",
@@ -256,7 +285,9 @@ def test_every_field_the_defaults_read_agrees() -> None:
     assert decode_structs(json.dumps(doc).encode(), path=PATH) is not None  # both paths compared
     for docs_url in (None, "https://docs"):
         translation = translate_both(doc, DbtTranslator(docs_url=docs_url), dataset_factory=namer)
-    assert len(translation.assets) == 6 and len(translation.checks) == 3
+    assert len(translation.assets) == 7 and len(translation.checks) == 3
+    seed_c = next(a for a in translation.assets if a.key == AssetKey(("pkg", "c")))
+    assert seed_c.metadata["contract_enforced"] is True
     assert translation.warnings  # the collision, the ephemeral test, the orphan test, the nameless unit test
 
 
@@ -316,6 +347,22 @@ def test_a_node_that_does_not_fit_the_structs_falls_back_to_the_dict_path(
     doc["nodes"][uid]["columns"] = ["not", "an", "object"]  # dict path: lenient, no columns
     data = json.dumps(doc).encode()
     assert decode_structs(data, path=PATH) is None
+    manifest = tmp_path / "manifest.json"
+    manifest.write_bytes(data)
+    adapter = DbtAdapter(
+        make_config(project_dir=str(tmp_path), manifest_path=str(manifest), dataset_namespace="duckdb:///x")
+    )
+    assert len(adapter.discover().assets) == 15
+
+
+def test_a_node_type_dbt_does_not_have_yet_falls_back_to_the_dict_path(
+    make_config: Callable[..., DbtConfig], tmp_path: Path
+) -> None:
+    doc = json.loads((FIXTURES / "shop_manifest_v12.json").read_bytes())
+    node = {"unique_id": "widget.shop.w", "resource_type": "widget", "name": "w", "package_name": "shop"}
+    doc["nodes"]["widget.shop.w"] = node
+    data = json.dumps(doc).encode()
+    assert decode_structs(data, path=PATH) is None  # the structs are tagged by dbt's node types
     manifest = tmp_path / "manifest.json"
     manifest.write_bytes(data)
     adapter = DbtAdapter(
