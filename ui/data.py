@@ -24,7 +24,7 @@ from lockgate.federation.errors import LaunchError, LockgateError
 from lockgate.federation.events import Event, EventKind, RunFailed, RunRequested, RunStarted, RunSucceeded
 from lockgate.federation.graph import AssetGraph
 from lockgate.federation.keys import AssetKey, CheckKey
-from lockgate.federation.partitions.status import ASSET_STALE
+from lockgate.federation.partitions.status import ASSET_STALE, stale_assets
 from lockgate.federation.redact import redact
 from lockgate.federation.specs import CheckResult
 from lockgate.federation.status import AssetState, AssetStatus, SyncState
@@ -185,9 +185,10 @@ class PortalData:
         found.reverse()
         return found
 
-    def asset_stale(self, key: AssetKey) -> bool:
-        """Whether the UNPARTITIONED asset ``key`` is stale (one indexed read, no partition math)."""
-        return ASSET_STALE in self.store.partition_ranges([key]).get(key, {})
+    def stale(self, keys: Iterable[AssetKey]) -> set[AssetKey]:
+        """Which of ``keys`` are stale (see :func:`stale_assets`): one indexed read."""
+        wanted = list(keys)
+        return stale_assets(self.store, wanted) if wanted else set()
 
     def partition_health(self, key: AssetKey) -> PartitionHealth:
         """Status counts and bar segments of ``key`` from the stored ranges (one indexed read)."""

@@ -50,6 +50,8 @@ if TYPE_CHECKING:
 ASSET_STALE = "asset_stale"
 """Status of the one row (``lo`` = ``hi`` = ``""``) that marks an UNPARTITIONED asset stale: an
 upstream asset was updated after its last materialization."""
+STALE_STATUSES = ("stale", ASSET_STALE)
+"""The stored statuses that make an asset stale: a stale partition, or the unpartitioned row."""
 DEFINITION = "definition"
 """Status of the marker row of a partitioned asset: ``lo`` = ``hi`` = :func:`definition_digest`."""
 
@@ -315,6 +317,12 @@ def refresh_partition_status(
         where=f"store {store.url!r}",
         fix="another process keeps refreshing partition status; run the command again",
     )
+
+
+def stale_assets(store: Store, keys: Iterable[AssetKey] | None = None) -> set[AssetKey]:
+    """The assets (of ``keys``, or all) that are stale as of the last refresh: an unpartitioned
+    one materialized before its upstream was, or a partitioned one with a stale partition."""
+    return store.assets_with_status(STALE_STATUSES, keys)
 
 
 def _skip_to_end(store: Store, attempts: int) -> Refreshed | None:

@@ -73,6 +73,14 @@ def read_ranges(session: Session, assets: Sequence[str] | None) -> dict[str, dic
     return out
 
 
+def read_assets_with(session: Session, statuses: Sequence[str], assets: Sequence[str] | None) -> set[str]:
+    """The assets among ``assets`` (all when None) with at least one range in one of ``statuses``."""
+    query = select(PartitionRangeRow.asset_key).where(PartitionRangeRow.status.in_(statuses)).distinct()
+    if assets is not None:
+        query = query.where(PartitionRangeRow.asset_key.in_(assets))
+    return set(session.scalars(query))
+
+
 def replace_ranges(session: Session, ranges: Mapping[str, Mapping[str, Iterable[KeyRange]]]) -> None:
     """Replace every status range of each asset in ``ranges``."""
     if not ranges:

@@ -364,6 +364,22 @@ class Store:
 
         return self._reading("reading partition status", work)
 
+    def assets_with_status(
+        self, statuses: Iterable[str], keys: Iterable[AssetKey] | None = None
+    ) -> set[AssetKey]:
+        """The assets (of ``keys``, or all) with a stored status range in one of ``statuses``."""
+        chosen = sorted(set(statuses))
+        wanted = None if keys is None else sorted({codec.key_text(k) for k in keys})
+        parts: list[Sequence[str] | None] = [None] if wanted is None else list(writes.chunks(wanted))
+
+        def work(session: Session) -> set[AssetKey]:
+            found: set[str] = set()
+            for part in parts:
+                found |= store_partitions.read_assets_with(session, chosen, part)
+            return {codec.key_from_text(k) for k in found}
+
+        return self._reading("reading partition status", work)
+
     def write_partition_ranges(
         self, ranges: Mapping[AssetKey, Mapping[str, Iterable[tuple[str, str]]]]
     ) -> None:

@@ -27,7 +27,10 @@ def _selected(graph: AssetGraph, selection: str | None) -> list[AssetKey]:
 
 def asset_rows(graph: AssetGraph, store: Store, keys: list[AssetKey]) -> list[dict[str, Any]]:
     """One JSON-ready dict per asset: the shape of ``lockgate assets --json``."""
+    from lockgate.federation.partitions.status import stale_assets
+
     states = store.asset_states(keys)
+    stale = stale_assets(store, keys)
     check_keys = [c.key for k in keys for c in graph.checks.get(k, ())]
     results = store.latest_check_results(check_keys) if check_keys else {}
     rows = []
@@ -58,6 +61,7 @@ def asset_rows(graph: AssetGraph, store: Store, keys: list[AssetKey]) -> list[di
                 "tags": list(spec.tags),
                 "checks": checks,
                 "status": state.status.value if state else "missing",
+                "stale": key in stale,
             }
         )
     return rows
@@ -87,9 +91,8 @@ def assets(ctx: click.Context, selection: str | None, as_json: bool) -> None:
     for row in rows:
         failing = sum(1 for c in row["checks"] if c["status"] in ("failed", "errored"))
         checks = f"{len(row['checks'])}" + (f" ({failing} failing)" if failing else "")
-        table.add_row(
-            row["key"], row["origin"], row["group"] or "", row["status"], checks, str(len(row["deps"]))
-        )
+        status = row["status"] + (" (stale)" if row["stale"] else "")
+        table.add_row(row["key"], row["origin"], row["group"] or "", status, checks, str(len(row["deps"])))
     show(table)
 
 

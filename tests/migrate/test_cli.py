@@ -143,6 +143,7 @@ def test_assets_json_has_the_documented_keys(run: Run, tmp_path: Path) -> None:
         "tags": [],
         "checks": [{"name": "not_null_id", "status": "passed", "severity": "warn"}],
         "status": "materialized",
+        "stale": False,
     }
     picked = run("assets", "tag:pii", "--json", cwd=tmp_path)
     assert [json.loads(line)["key"] for line in picked.out.splitlines()] == ["shop/customers"]

@@ -5,6 +5,7 @@ extended here to observe materializations at sync."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -114,9 +115,16 @@ def test_sync_and_materialize_keep_partition_status(run: Run, tmp_path: Path, ob
         RAW: {"materialized": [("2020-01-01", "2020-01-02")]},
         CLEAN: {"materialized": [("2020-01-01", "2020-01-02")], "stale": [("2020-01-02", "2020-01-02")]},
     }
+    listed = run("assets", "--json", cwd=tmp_path)
+    assert {row["key"]: row["stale"] for row in map(json.loads, listed.out.splitlines())} == {
+        str(RAW): False,
+        str(CLEAN): True,
+    }
+    assert "(stale)" in run("assets", cwd=tmp_path).out
     built = run("materialize", "clean", "--partition", "2020-01-02", cwd=tmp_path)
     assert built.code == 0, built.out + built.err
     assert _stored(tmp_path)[CLEAN] == {"materialized": [("2020-01-01", "2020-01-02")]}
+    assert "(stale)" not in run("assets", cwd=tmp_path).out
     again = run("sync", cwd=tmp_path)
     assert again.code == 0 and "partition status" not in again.out  # nothing new to fold
 

@@ -38,6 +38,7 @@ def test_overview_counts_failures_and_syncs(client: FlaskClient) -> None:
     assert "unique_customer_id" in html and "3 duplicate ids" in html  # failing check
     assert "Database Error in model customers" in html  # recent failure
     assert "looker/sales_dashboard" in html  # never materialized: missing
+    assert "Not materialized for 2 days (" in html  # not "stale": that word means upstream changed
     for adapter in ("shop", "bi", "evil"):
         assert f"<td>{adapter}</td>" in html
 

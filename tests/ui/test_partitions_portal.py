@@ -196,6 +196,7 @@ def test_stale_partitions_show_on_the_bar_and_in_the_api(
         'aria-label="partition health: 7 materialized, 2 stale, 1 failed, 0 in progress, 356 missing"' in html
     )
     assert 'class="part part-stale"' in html
+    assert client.get(f"/api/v1/assets/{DAILY}").get_json()["stale"] is True  # a stale partition
     body = client.get(f"/api/v1/assets/{DAILY}/partitions").get_json()
     assert body["counts"] == {"materialized": 7, "stale": 2, "failed": 1, "in_progress": 0, "missing": 356}
     assert body["items"][:4] == [
@@ -228,6 +229,11 @@ def test_a_stale_unpartitioned_asset_is_marked_on_its_page_and_in_the_api(
     assert client.get(f"/api/v1/assets/{down}").get_json()["stale"] is True
     assert 'id="asset-stale"' not in client.get(f"/assets/{up}").get_data(as_text=True)
     assert client.get(f"/api/v1/assets/{up}").get_json()["stale"] is False
+    listed = client.get("/api/v1/assets", query_string={"q": "plain/"}).get_json()["items"]
+    assert {item["key"]: item["stale"] for item in listed} == {str(up): False, str(down): True}
+    catalog = client.get("/assets", query_string={"q": "plain/"}).get_data(as_text=True)
+    row_of = {str(k): row for row in catalog.split("<tr>")[1:] for k in (up, down) if f">{k}</a>" in row}
+    assert ">stale</span>" in row_of[str(down)] and ">stale</span>" not in row_of[str(up)]
     store.record_events(
         [
             Materialization(
@@ -237,3 +243,4 @@ def test_a_stale_unpartitioned_asset_is_marked_on_its_page_and_in_the_api(
     )
     refresh_partition_status(store, build_graph(store), {}, now=now)
     assert client.get(f"/api/v1/assets/{down}").get_json()["stale"] is False
+    assert ">stale</span>" not in client.get("/assets", query_string={"q": "plain/"}).get_data(as_text=True)

@@ -60,6 +60,13 @@ class AssetSummarySchema(Schema):
     tags = fields.List(fields.String(), dump_only=True)
     status = fields.String(dump_only=True)
     last_materialization = fields.DateTime(dump_only=True, allow_none=True)
+    stale = fields.Boolean(
+        dump_only=True,
+        metadata={
+            "description": "an upstream asset was materialized after this one (or, when partitioned, "
+            "after one of its partitions); as of the last sync, tick or materialize"
+        },
+    )
 
 
 class AssetSchema(AssetSummarySchema):
@@ -75,10 +82,6 @@ class AssetSchema(AssetSummarySchema):
     downstream = fields.List(fields.String(), dump_only=True)
     last_failure = fields.DateTime(dump_only=True, allow_none=True)
     last_failure_message = fields.String(dump_only=True)
-    stale = fields.Boolean(
-        dump_only=True,
-        metadata={"description": "unpartitioned: an upstream asset changed after its last materialization"},
-    )
 
 
 class CheckSchema(Schema):
@@ -121,7 +124,7 @@ partition_schema = PartitionSchema()
 materialization_schema = MaterializationSchema()
 
 
-def summary(spec: AssetSpec, state: AssetState | None) -> dict[str, Any]:
+def summary(spec: AssetSpec, state: AssetState | None, *, stale: bool) -> dict[str, Any]:
     return {
         "key": str(spec.key),
         "system": spec.system,
@@ -132,6 +135,7 @@ def summary(spec: AssetSpec, state: AssetState | None) -> dict[str, Any]:
         "tags": list(spec.tags),
         "status": (state.status if state else AssetStatus.MISSING).value,
         "last_materialization": state.last_materialization if state else None,
+        "stale": stale,
     }
 
 
@@ -157,8 +161,9 @@ def list_assets() -> Response:
     keys, total = run_query(portal, CatalogQuery(**args))
     graph = portal.snapshot().graph
     states = portal.states(keys)
+    stale = portal.stale(keys)
     # summary() already has AssetSummarySchema's shape; orjson writes its datetimes as ISO 8601
-    items = [summary(graph.get(k), states.get(k)) for k in keys]
+    items = [summary(graph.get(k), states.get(k), stale=k in stale) for k in keys]
     return json_response({"items": items, "total_entries": total})
 
 
@@ -170,7 +175,7 @@ def get_asset(key: str) -> Response:
     asset_key = lookup(graph, key)
     spec = graph.get(asset_key)
     state = portal.states([asset_key]).get(asset_key)
-    doc = summary(spec, state) | {
+    doc = summary(spec, state, stale=bool(portal.stale([asset_key]))) | {
         "origin": str(spec.origin),
         "kinds": list(spec.kinds),
         "metadata": dict(spec.metadata),
@@ -186,7 +191,6 @@ def get_asset(key: str) -> Response:
         "downstream": sorted(str(k) for k in graph.children(asset_key)),
         "last_failure": state.last_failure if state else None,
         "last_failure_message": state.last_failure_message if state else "",
-        "stale": portal.asset_stale(asset_key),
     }
     return jsonify(asset_schema.dump(doc))
 

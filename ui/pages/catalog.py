@@ -58,7 +58,8 @@ def catalog() -> tuple[str, int]:
         error, keys, total = exc, [], 0
     snap = portal.snapshot()
     states = portal.states(keys)
-    rows = [(key, snap.graph.get(key), portal.status_of(key, states)) for key in keys]
+    stale = portal.stale(keys)
+    rows = [(key, snap.graph.get(key), portal.status_of(key, states), key in stale) for key in keys]
     page = {
         "prev": query.url_args(offset=max(0, query.offset - query.limit)) if query.offset > 0 else None,
         "next": query.url_args(offset=query.offset + query.limit)

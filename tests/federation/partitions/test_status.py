@@ -20,6 +20,7 @@ from lockgate.federation.partitions.status import (
     DEFINITION,
     definition_digest,
     refresh_partition_status,
+    stale_assets,
 )
 from lockgate.federation.specs import AssetSpec, Origin
 from lockgate.federation.store import Store
@@ -91,6 +92,8 @@ def test_refresh_round_trip_with_stale(store_url: str) -> None:
             "failed": [("2024-01-05", "2024-01-05")],
         }
         assert store.partition_ranges([DOWN])[DOWN][DEFINITION] == [(marker, marker)]  # kept
+        assert stale_assets(store) == {DOWN} == stale_assets(store, [UP, DOWN])  # one stale partition
+        assert stale_assets(store, [UP, LAST]) == set() == stale_assets(store, [])
 
 
 def test_the_first_refresh_folds_the_whole_log_in_pages(store_url: str) -> None:
@@ -256,6 +259,8 @@ def test_an_unpartitioned_asset_is_stale_after_its_upstream_updates(store_url: s
         done = refresh(store, partitions={})
         assert done.written == (DOWN,)
         assert store.partition_ranges([DOWN, LAST]) == {DOWN: {ASSET_STALE: [("", "")]}}  # LAST never built
+        assert stale_assets(store) == {DOWN}
         store.record_events(unpartitioned(DOWN, 3))  # rebuilt: no longer stale
         assert refresh(store, partitions={}).written == (DOWN,)
         assert store.partition_ranges([DOWN]) == {}
+        assert stale_assets(store) == set()
