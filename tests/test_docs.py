@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from lockgate.federation.automation.config import parse_automation
 from lockgate.federation.redact import clear_secrets
 from lockgate.federation.workspace import KNOWN_SECTIONS, load_workspace
 
@@ -101,6 +102,7 @@ def test_workspace_examples_load(block: Block, tmp_path: Path) -> None:
     finally:
         clear_secrets()
     assert workspace.store_url
+    parse_automation(dict(workspace.automation), path=path)  # rules, conditions, partitions, mappings
     assert [a.name for a in workspace.adapters] == [
         a["name"] for a in (yaml.safe_load(block.text).get("adapters") or [])
     ]

@@ -26,6 +26,7 @@ from lockgate.adapters.dbt.manifest import (
     missing_field,
     resolver,
 )
+from lockgate.adapters.dbt.translator import AUTOMATION_KEYS as _AUTOMATION_KEYS
 from lockgate.adapters.dbt.translator import DatasetFactory, DbtTranslator, _strings
 from lockgate.federation.bulkinit import bulk_init
 from lockgate.federation.keys import AssetKey
@@ -248,7 +249,7 @@ class _AssetBuilder:
         if contract.get("enforced") if isinstance(contract, dict) else getattr(contract, "enforced", None):
             meta["contract_enforced"] = True
         if own:
-            picked = {k: v for k, v in own.items() if k in ("automation", "partitions")}
+            picked = {k: v for k, v in own.items() if k in _AUTOMATION_KEYS}
             if picked:
                 meta["lockgate"] = picked
         return meta

@@ -58,6 +58,10 @@ def _lockgate_meta(node: Node) -> Mapping[str, Any]:
     return found if found and _is_map(found) else {}
 
 
+AUTOMATION_KEYS = ("automation", "partitions", "partition_mappings")
+"""The ``meta.lockgate`` keys kept in ``metadata["lockgate"]`` for lockgate's automation."""
+
+
 def _strings(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,) if value else ()
@@ -177,8 +181,8 @@ class DbtTranslator:
         contract = node.get("contract") or config.get("contract") or {}
         if _is_map(contract) and contract.get("enforced"):
             meta["contract_enforced"] = True
-        own = {k: v for k, v in _lockgate_meta(node).items() if k in ("automation", "partitions")}
-        if own:  # meta.lockgate.automation / .partitions, read by lockgate's automation
+        own = {k: v for k, v in _lockgate_meta(node).items() if k in AUTOMATION_KEYS}
+        if own:  # meta.lockgate.automation / .partitions / .partition_mappings, read by automation
             meta["lockgate"] = own
         return meta
 

@@ -12,6 +12,11 @@ Precedence, highest first:
 * for partitions only, an Airflow DAG's schedule: a daily (hourly) DAG gets daily (hourly)
   partitions from its start date (``metadata["start_date"]``) or, when the adapter does not
   report one, from the first partition it has run.
+
+Partition mappings (which partitions of an upstream asset each partition depends on) come from
+the rules' ``partition_mappings`` and dbt ``meta.lockgate.partition_mappings``, both keyed by the
+upstream asset; a rule overrides the meta for the same dependency. A dependency without one gets
+the default (:func:`~lockgate.federation.partitions.mappings.resolve_mapping`).
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ from lockgate.federation.automation.parser import parse_condition
 from lockgate.federation.errors import ConditionError, ConfigError, LockgateError, UnknownAssetError
 from lockgate.federation.graph import AssetGraph
 from lockgate.federation.keys import AssetKey
-from lockgate.federation.partitions.config import parse_partitions, schedule_partitions
+from lockgate.federation.partitions.config import parse_mapping, parse_partitions, schedule_partitions
 from lockgate.federation.partitions.definitions import PartitionsDefinition
+from lockgate.federation.partitions.mappings import PartitionMapping
 from lockgate.federation.specs import AssetSpec
 
 FirstPartition = Callable[[AssetKey], str | None]
@@ -37,6 +43,8 @@ FirstPartition = Callable[[AssetKey], str | None]
 class Assembled:
     conditions: dict[AssetKey, Condition] = field(default_factory=dict)
     partitions: dict[AssetKey, PartitionsDefinition] = field(default_factory=dict)
+    mappings: dict[tuple[AssetKey, AssetKey], PartitionMapping] = field(default_factory=dict)
+    """(upstream, downstream) -> the declared partition mapping of that dependency."""
     sources: dict[AssetKey, str] = field(default_factory=dict)
     """Where each asset's condition comes from (``lockgate.yaml: automation[0]``, ``dbt meta``)."""
     kinds: dict[AssetKey, str] = field(default_factory=dict)
@@ -78,6 +86,46 @@ def meta_partitions(spec: AssetSpec) -> PartitionsDefinition | None:
         return None
     where = f"{_where(spec)}: meta.lockgate.partitions"
     return parse_partitions(doc, where=where)
+
+
+def meta_mappings(spec: AssetSpec) -> list[tuple[AssetKey, PartitionMapping]]:
+    """(upstream, mapping) of ``meta.lockgate.partition_mappings``, if any."""
+    doc = _lockgate_meta(spec).get("partition_mappings")
+    if doc is None:
+        return []
+    where = f"{_where(spec)}: meta.lockgate.partition_mappings"
+    if not isinstance(doc, Mapping) or not doc:
+        raise ConfigError(
+            f"meta.lockgate.partition_mappings must map upstream asset keys to mappings, got {doc!r}",
+            where=where,
+            fix="write e.g. partition_mappings: {shop/orders: {type: time_window, start_offset: -1}}",
+        )
+    found: list[tuple[AssetKey, PartitionMapping]] = []
+    for up, mapping in doc.items():
+        try:
+            key = AssetKey.parse(str(up))
+        except ConfigError as err:
+            raise ConfigError(
+                err.what, where=f"{where}.{up}", fix="name the upstream asset by its key"
+            ) from None
+        found.append((key, parse_mapping(mapping, where=f"{where}.{up}")))
+    return found
+
+
+def _declare(
+    out: Assembled,
+    graph: AssetGraph,
+    down: AssetKey,
+    declared: list[tuple[AssetKey, PartitionMapping]] | tuple[tuple[AssetKey, PartitionMapping], ...],
+    where: str,
+    warnings: list[str],
+) -> None:
+    parents = graph.parents(down)
+    for up, mapping in declared:
+        if up in parents:
+            out.mappings[(up, down)] = mapping
+        else:
+            warnings.append(f"{where}: {up} is not upstream of {down}; its partition mapping is ignored")
 
 
 def dag_partitions(spec: AssetSpec, first: FirstPartition | None = None) -> PartitionsDefinition | None:
@@ -132,6 +180,9 @@ def assemble(
         defn = meta_partitions(spec) or dag_partitions(spec, first_partition)
         if defn is not None:
             out.partitions[key] = defn
+        declared = meta_mappings(spec)
+        if declared:
+            _declare(out, graph, key, declared, f"{_where(spec)}: meta.lockgate.partition_mappings", warnings)
     for rule in config.rules:
         try:
             keys = graph.select(rule.select)
@@ -150,6 +201,7 @@ def assemble(
                 out.kinds[key] = "workspace"
             if rule.partitions is not None:
                 out.partitions[key] = rule.partitions
+            _declare(out, graph, key, rule.mappings, rule.where, warnings)
     for key, text in sorted((api_conditions or {}).items(), key=lambda kv: str(kv[0])):
         if key not in graph:
             warnings.append(f"the condition attached to {key} through the API names no asset of the graph")
@@ -160,6 +212,7 @@ def assemble(
     return Assembled(
         conditions=out.conditions,
         partitions=out.partitions,
+        mappings=out.mappings,
         sources=out.sources,
         kinds=out.kinds,
         warnings=tuple(warnings),

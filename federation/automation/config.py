@@ -8,6 +8,8 @@ Two forms. A list of rules::
       - select: "tag:daily"
         condition: on_cron("0 6 * * *", "Europe/Berlin") & checks_passed()
         partitions: {type: daily, start: "2024-01-01"}
+      - select: "shop/orders_weekly"
+        partition_mappings: {shop/orders: {type: time_window, start_offset: -1}}
 
 or a mapping with the rules under ``rules:`` and the daemon's settings next to them (see
 :class:`DaemonSettings`). Errors name the file, the line, the entry index and, for a condition,
@@ -28,12 +30,14 @@ from lockgate.federation.automation.conditions import Condition
 from lockgate.federation.automation.launcher import LaunchPolicy
 from lockgate.federation.automation.parser import parse_condition
 from lockgate.federation.errors import ConditionError, ConfigError
-from lockgate.federation.partitions.config import parse_partitions
+from lockgate.federation.keys import AssetKey
+from lockgate.federation.partitions.config import parse_mapping, parse_partitions
 from lockgate.federation.partitions.definitions import PartitionsDefinition
+from lockgate.federation.partitions.mappings import PartitionMapping
 
-RULE_KEYS = frozenset({"select", "condition", "partitions"})
+RULE_KEYS = frozenset({"select", "condition", "partitions", "partition_mappings"})
 SETTINGS = {
-    "rules": "a list of {select, condition, partitions}",
+    "rules": "a list of {select, condition, partitions, partition_mappings}",
     "interval": "seconds between daemon ticks (default 30)",
     "sync": "true to sync every adapter before each daemon tick (default true)",
     "lease_ttl": "seconds the daemon's lease lasts without renewal (default 120)",
@@ -55,6 +59,8 @@ class Rule:
     select: str
     condition: Condition | None = None
     partitions: PartitionsDefinition | None = None
+    mappings: tuple[tuple[AssetKey, PartitionMapping], ...] = ()
+    """``partition_mappings``: (upstream asset, mapping) for the dependencies of each selected asset."""
     where: str = ""
 
 
@@ -155,7 +161,7 @@ def _rule(index: int, entry: Any, where: _Locator, keys: list[str | int], label:
         raise ConfigError(
             f"unknown key {unknown[0]!r} in {label}",
             where=where.at([*keys, unknown[0]], f"{label}.{unknown[0]}"),
-            fix="use only: select, condition, partitions",
+            fix="use only: " + ", ".join(sorted(RULE_KEYS)),
         )
     select = entry.get("select")
     if not isinstance(select, str) or not select.strip():
@@ -165,9 +171,9 @@ def _rule(index: int, entry: Any, where: _Locator, keys: list[str | int], label:
             fix='write e.g. select: "system:dbt and not kind:seed"',
         )
     text = entry.get("condition")
-    if text is None and entry.get("partitions") is None:
+    if text is None and entry.get("partitions") is None and entry.get("partition_mappings") is None:
         raise ConfigError(
-            f"{label} has neither a condition nor partitions",
+            f"{label} has neither a condition nor partitions nor partition_mappings",
             where=where.at(keys, label),
             fix="add condition: eager() (or partitions:), or remove the entry",
         )
@@ -197,8 +203,34 @@ def _rule(index: int, entry: Any, where: _Locator, keys: list[str | int], label:
         select=select,
         condition=condition,
         partitions=partitions,
+        mappings=_mappings(entry.get("partition_mappings"), where, [*keys, "partition_mappings"], label),
         where=where.at(keys, label),
     )
+
+
+def _mappings(
+    raw: Any, where: _Locator, keys: list[str | int], label: str
+) -> tuple[tuple[AssetKey, PartitionMapping], ...]:
+    if raw is None:
+        return ()
+    shown = f"{label}.partition_mappings"
+    if not isinstance(raw, Mapping) or not raw:
+        raise ConfigError(
+            f"{shown} must map upstream asset keys to mappings, got {raw!r}",
+            where=where.at(keys, shown),
+            fix="write e.g. partition_mappings: {shop/orders: {type: time_window, start_offset: -1}}",
+        )
+    found: list[tuple[AssetKey, PartitionMapping]] = []
+    for up, doc in raw.items():
+        at = where.at([*keys, up], f"{shown}.{up}")
+        try:
+            key = AssetKey.parse(str(up))
+        except ConfigError as err:
+            raise ConfigError(
+                err.what, where=at, fix="name the upstream asset by its key, e.g. shop/orders"
+            ) from None
+        found.append((key, parse_mapping(doc, where=at)))
+    return tuple(found)
 
 
 def _number(settings: Mapping[str, Any], key: str, default: float, where: _Locator, *, low: float) -> float:

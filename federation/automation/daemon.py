@@ -73,6 +73,7 @@ def _fingerprint(graph: AssetGraph, found: Assembled) -> str:
                 )
             ).encode()
         )
+    digest.update(repr(sorted((str(up), str(down), m) for (up, down), m in found.mappings.items())).encode())
     return digest.hexdigest()
 
 
@@ -135,6 +136,7 @@ class Daemon:
                 self.store,
                 found.conditions,
                 partitions=found.partitions,
+                mappings=found.mappings,
                 holder=self.holder,
                 lease_ttl=self.config.daemon.lease_ttl,
             )

@@ -11,6 +11,10 @@ The data form (YAML or JSON)::
     {type: multi, dimensions: {date: {type: daily, start: ...}, region: {type: static, keys: [...]}}}
 
 ``daily: "2024-01-01"`` (a one-key mapping of a time type to its start) is a shorthand.
+
+A partition mapping (:func:`parse_mapping`) says which upstream partitions a downstream partition
+depends on: ``identity``, ``all``, ``last``, ``time_window`` (or ``{type: time_window,
+start_offset: -1, end_offset: 0}``) or ``{type: static, map: {eu-west: eu, us-east: [us]}}``.
 Every error names ``where`` and the offending key.
 """
 
@@ -34,6 +38,14 @@ from lockgate.federation.partitions.definitions import (
     hourly,
     monthly,
     weekly,
+)
+from lockgate.federation.partitions.mappings import (
+    AllMapping,
+    IdentityMapping,
+    LastMapping,
+    PartitionMapping,
+    StaticMapping,
+    TimeWindowMapping,
 )
 
 TIME_TYPES = ("hourly", "daily", "weekly", "monthly")
@@ -60,13 +72,7 @@ def parse_partitions(doc: Any, *, where: str) -> PartitionsDefinition:
     kind = doc.get("type")
     if kind not in _ALLOWED:
         raise ConfigError(f"unknown partitions type {kind!r}", where=f"{where}.type", fix=_SHAPE)
-    unknown = sorted(str(k) for k in doc if k not in _ALLOWED[kind])
-    if unknown:
-        raise ConfigError(
-            f"unknown key {unknown[0]!r} for {kind} partitions",
-            where=f"{where}.{unknown[0]}",
-            fix="use only: " + ", ".join(sorted(_ALLOWED[kind])),
-        )
+    _only(doc, _ALLOWED[kind], f"{kind} partitions", where)
     if kind == "multi":
         return _multi(doc, where)
     try:
@@ -75,6 +81,16 @@ def parse_partitions(doc: Any, *, where: str) -> PartitionsDefinition:
         if err.where and err.where.startswith(where):
             raise
         raise ConfigError(err.what, where=where, fix=err.fix) from None
+
+
+def _only(doc: Mapping[str, Any], allowed: frozenset[str], what: str, where: str) -> None:
+    unknown = sorted(str(k) for k in doc if k not in allowed)
+    if unknown:
+        raise ConfigError(
+            f"unknown key {unknown[0]!r} for {what}",
+            where=f"{where}.{unknown[0]}",
+            fix="use only: " + ", ".join(sorted(allowed)),
+        )
 
 
 def _one(kind: str, doc: Mapping[str, Any], where: str) -> OneDimension:
@@ -194,3 +210,70 @@ def schedule_partitions(
         timezone=timezone,
         fmt="%Y-%m-%d-%H:00",
     )
+
+
+MAPPING_TYPES = ("identity", "time_window", "all", "last", "static")
+_MAPPING_KEYS: dict[str, frozenset[str]] = {
+    "identity": frozenset({"type"}),
+    "all": frozenset({"type"}),
+    "last": frozenset({"type"}),
+    "time_window": frozenset({"type", "start_offset", "end_offset"}),
+    "static": frozenset({"type", "map"}),
+}
+_MAPPING_SHAPE = (
+    "write one of: identity, all, last, time_window, {type: time_window, start_offset: -1}, "
+    "{type: static, map: {upstream_key: downstream_key}}"
+)
+
+
+def parse_mapping(doc: Any, *, where: str) -> PartitionMapping:
+    """The partition mapping ``doc`` describes (a type name, or a mapping with ``type``)."""
+    if isinstance(doc, str):
+        doc = {"type": doc}
+    if not isinstance(doc, Mapping):
+        raise ConfigError(
+            f"a partition mapping must be a name or a mapping, got {doc!r}", where=where, fix=_MAPPING_SHAPE
+        )
+    kind = doc.get("type")
+    if kind not in _MAPPING_KEYS:
+        raise ConfigError(
+            f"unknown partition mapping type {kind!r}", where=f"{where}.type", fix=_MAPPING_SHAPE
+        )
+    _only(doc, _MAPPING_KEYS[kind], f"a {kind} mapping", where)
+    if kind == "identity":
+        return IdentityMapping()
+    if kind == "all":
+        return AllMapping()
+    if kind == "last":
+        return LastMapping()
+    if kind == "time_window":
+        offsets = {}
+        for name in ("start_offset", "end_offset"):
+            value = doc.get(name, 0)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise ConfigError(
+                    f"{name} must be a whole number of downstream windows, got {value!r}",
+                    where=f"{where}.{name}",
+                    fix="write e.g. start_offset: -1 (the window before too)",
+                )
+            offsets[name] = value
+        return TimeWindowMapping(**offsets)
+    pairs = doc.get("map")
+    if (
+        not isinstance(pairs, Mapping)
+        or not pairs
+        or not all(
+            isinstance(up, str)
+            and (
+                isinstance(down, str)
+                or (isinstance(down, list) and down and all(isinstance(d, str) for d in down))
+            )
+            for up, down in pairs.items()
+        )
+    ):
+        raise ConfigError(
+            f"a static mapping needs map: {{upstream key: downstream key or [keys]}}, got {pairs!r}",
+            where=f"{where}.map",
+            fix="write e.g. map: {eu-west: eu, eu-north: eu, us-east: [us, americas]}",
+        )
+    return StaticMapping.of(pairs)

@@ -352,4 +352,6 @@ def refresh_workspace_partitions(
     if graph is None:
         graph = AssetGraph.build(store.asset_specs(), store.check_specs())
     found = assemble(graph, config, first_partition=first_partition(store))
-    return refresh_partition_status(store, graph, found.partitions, now=now or datetime.now(UTC), check=True)
+    return refresh_partition_status(
+        store, graph, found.partitions, found.mappings, now=now or datetime.now(UTC), check=True
+    )

@@ -140,3 +140,39 @@ def test_a_bad_partitions_rule_fails_the_sync_with_a_clear_error(
     with Store.open(load_workspace(tmp_path / "lockgate.yaml").store_url) as store:
         assert store.max_event_id() == 5  # the sync itself is recorded
         assert store.partition_status_cursor() is None
+
+
+MAPPED = """\
+    - select: "clean"
+      partition_mappings: {{raw: {mapping}}}
+"""
+
+
+def test_a_declared_partition_mapping_decides_which_partitions_go_stale(
+    run: Run, tmp_path: Path, observing: ModuleType
+) -> None:
+    """clean's day D reads raw's days D and D+1, so rebuilding raw's 2020-01-02 leaves both of
+    clean's days stale (the default mapping would leave only 2020-01-02)."""
+    workspace = WORKSPACE.format(partitions=GOOD) + MAPPED.format(
+        mapping="{type: time_window, end_offset: 1}"
+    )
+    (tmp_path / "lockgate.yaml").write_text(workspace, encoding="utf-8")
+    synced = run("sync", cwd=tmp_path)
+    assert synced.code == 0, synced.out + synced.err
+    assert _stored(tmp_path)[CLEAN] == {
+        "materialized": [("2020-01-01", "2020-01-02")],
+        "stale": [("2020-01-01", "2020-01-02")],
+    }
+
+
+def test_a_bad_partition_mapping_names_the_line_and_the_fix(
+    run: Run, tmp_path: Path, observing: ModuleType
+) -> None:
+    workspace = WORKSPACE.format(partitions=GOOD) + MAPPED.format(mapping="{type: sideways}")
+    (tmp_path / "lockgate.yaml").write_text(workspace, encoding="utf-8")
+    synced = run("sync", cwd=tmp_path)
+    assert synced.code == 1 and "Traceback" not in synced.err
+    assert "unknown partition mapping type 'sideways'" in synced.err
+    assert "lockgate.yaml:19:" in synced.err and "time_window" in synced.err  # where, and the fix
+    with Store.open(load_workspace(tmp_path / "lockgate.yaml").store_url) as store:
+        assert store.partition_status_cursor() is None

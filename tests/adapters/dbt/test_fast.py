@@ -150,7 +150,14 @@ def test_every_field_the_defaults_read_agrees() -> None:
                 "tags": "solo",
                 "fqn": ["pkg", "a"],
                 "config": {"materialized": "incremental", "group": "finance", "contract": {"enforced": True}},
-                "meta": {"lockgate": {"automation": "eager()", "partitions": {"daily": "2024-01-01"}}},
+                "meta": {
+                    "lockgate": {
+                        "automation": "eager()",
+                        "partitions": {"daily": "2024-01-01"},
+                        "partition_mappings": {"pkg/s": "all"},
+                        "unrelated": 1,
+                    }
+                },
                 "columns": {
                     "id": {"name": "id", "data_type": "int", "tags": ["pk"]},
                     "x": {"description": "X"},
@@ -286,6 +293,12 @@ def test_every_field_the_defaults_read_agrees() -> None:
     for docs_url in (None, "https://docs"):
         translation = translate_both(doc, DbtTranslator(docs_url=docs_url), dataset_factory=namer)
     assert len(translation.assets) == 7 and len(translation.checks) == 3
+    model_a = next(a for a in translation.assets if a.key == AssetKey(("pkg", "a_v2")))
+    assert model_a.metadata["lockgate"] == {
+        "automation": "eager()",
+        "partitions": {"daily": "2024-01-01"},
+        "partition_mappings": {"pkg/s": "all"},
+    }
     seed_c = next(a for a in translation.assets if a.key == AssetKey(("pkg", "c")))
     assert seed_c.metadata["contract_enforced"] is True
     assert translation.warnings  # the collision, the ephemeral test, the orphan test, the nameless unit test

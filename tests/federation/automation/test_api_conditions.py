@@ -16,6 +16,7 @@ from lockgate.federation.errors import ConfigError
 from lockgate.federation.events import Materialization
 from lockgate.federation.graph import AssetGraph
 from lockgate.federation.keys import AssetKey
+from lockgate.federation.partitions.mappings import TimeWindowMapping
 from lockgate.federation.specs import AssetSpec, Origin
 from lockgate.federation.store.store import Store
 from tests.federation.automation.test_backfill import LakeAdapter
@@ -93,3 +94,20 @@ def test_an_api_attached_eager_condition_causes_a_request_without_a_restart(stor
     store.delete_api_condition(B)
     _materialize(store, A, 5, T0 + timedelta(minutes=6))
     assert daemon.tick(T0 + timedelta(minutes=7)).requests == ()
+
+
+def test_the_daemon_evaluates_with_the_declared_partition_mappings(store: Store) -> None:
+    graph = AssetGraph.build([_spec(A), _spec(B, A)])
+    rules = [
+        {"select": "lake/a or lake/b", "partitions": {"daily": "2026-01-01"}},
+        {"select": "lake/b", "partition_mappings": {"lake/a": {"type": "time_window", "end_offset": 1}}},
+    ]
+    daemon = Daemon(
+        store=store, graph_of=lambda: graph, config=parse_automation(rules), adapters={"lake": LakeAdapter()}
+    )
+    automation = daemon.prepare(graph)
+    evaluator = automation.evaluator
+    assert evaluator.parents[graph.id_of(B)] == [(graph.id_of(A), TimeWindowMapping(end_offset=1))]
+    assert automation.dependents.of(A) == ((B, TimeWindowMapping(end_offset=1)),)
+    daemon.config = parse_automation(rules[:1])  # the mapping removed: rebuilt with the default
+    assert daemon.prepare(graph).evaluator.parents[graph.id_of(B)] == [(graph.id_of(A), TimeWindowMapping())]

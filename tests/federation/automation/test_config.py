@@ -11,8 +11,15 @@ from lockgate.federation.automation.config import parse_automation
 from lockgate.federation.errors import ConfigError
 from lockgate.federation.graph import AssetGraph
 from lockgate.federation.keys import AssetKey
-from lockgate.federation.partitions.config import parse_partitions
+from lockgate.federation.partitions.config import parse_mapping, parse_partitions
 from lockgate.federation.partitions.definitions import StaticPartitions, TimeWindowPartitions
+from lockgate.federation.partitions.mappings import (
+    AllMapping,
+    IdentityMapping,
+    LastMapping,
+    StaticMapping,
+    TimeWindowMapping,
+)
 from lockgate.federation.specs import AssetSpec, Origin
 from lockgate.federation.workspace import load_workspace
 
@@ -138,3 +145,111 @@ def test_the_automation_docs_examples_parse(tmp_path: Path) -> None:
     for block in workspaces:
         path, raw = _load(tmp_path, block)
         assert parse_automation(raw, path=path).rules
+
+
+@pytest.mark.parametrize(
+    ("doc", "expected"),
+    [
+        ("identity", IdentityMapping()),
+        ("all", AllMapping()),
+        ({"type": "last"}, LastMapping()),
+        ("time_window", TimeWindowMapping()),
+        ({"type": "time_window", "start_offset": -1}, TimeWindowMapping(start_offset=-1)),
+        (
+            {"type": "static", "map": {"eu-west": "eu", "us-east": ["us", "am"]}},
+            StaticMapping((("eu-west", ("eu",)), ("us-east", ("us", "am")))),
+        ),
+    ],
+)
+def test_partition_mappings_parse_from_plain_data(doc: object, expected: object) -> None:
+    assert parse_mapping(doc, where="w") == expected
+
+
+@pytest.mark.parametrize(
+    ("doc", "message", "where"),
+    [
+        (3, "must be a name or a mapping", "w"),
+        ("sideways", "unknown partition mapping type 'sideways'", "w.type"),
+        (
+            {"type": "all", "start_offset": 1},
+            "unknown key 'start_offset' for a all mapping",
+            "w.start_offset",
+        ),
+        (
+            {"type": "time_window", "start_offset": "1"},
+            "start_offset must be a whole number",
+            "w.start_offset",
+        ),
+        ({"type": "time_window", "end_offset": True}, "end_offset must be a whole number", "w.end_offset"),
+        ({"type": "static", "map": {}}, "a static mapping needs map", "w.map"),
+        ({"type": "static", "map": {"a": [1]}}, "a static mapping needs map", "w.map"),
+    ],
+)
+def test_a_bad_partition_mapping_names_the_key(doc: object, message: str, where: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        parse_mapping(doc, where="w")
+    assert message in info.value.what and info.value.where == where and info.value.fix
+
+
+def test_rules_and_dbt_meta_declare_partition_mappings(tmp_path: Path) -> None:
+    path, raw = _load(
+        tmp_path,
+        'automation:\n  - select: "shop/weekly"\n'
+        "    partition_mappings: {shop/daily: {type: time_window, start_offset: -1}, shop/other: all}\n",
+    )
+    config = parse_automation(raw, path=path)
+    daily_key, weekly, other = (
+        AssetKey.of("shop", "daily"),
+        AssetKey.of("shop", "weekly"),
+        AssetKey.of("shop", "other"),
+    )
+    assert config.rules[0].mappings == (
+        (daily_key, TimeWindowMapping(start_offset=-1)),
+        (other, AllMapping()),
+    )
+    meta = {"partition_mappings": {"shop/daily": "identity", "shop/raw": "last"}}
+    graph = AssetGraph.build(
+        [
+            _spec("daily"),
+            _spec("raw"),
+            _spec("weekly", deps=("daily",)),
+            _spec("monthly", deps=("raw", "daily"), lockgate=meta),
+        ]
+    )
+    found = assemble(graph, config)
+    monthly = AssetKey.of("shop", "monthly")
+    assert found.mappings == {
+        (daily_key, weekly): TimeWindowMapping(start_offset=-1),  # the rule
+        (daily_key, monthly): IdentityMapping(),  # the meta
+        (AssetKey.of("shop", "raw"), monthly): LastMapping(),
+    }
+    assert any("shop/other is not upstream of shop/weekly" in w for w in found.warnings)
+
+
+@pytest.mark.parametrize(
+    ("text", "message", "line"),
+    [
+        ("    partition_mappings: [shop/daily]\n", "must map upstream asset keys to mappings", 3),
+        ("    partition_mappings: {shop/daily: {type: nope}}\n", "unknown partition mapping type 'nope'", 3),
+        ("    partition_mappings: {'a//b': all}\n", "non-empty parts", 3),
+    ],
+)
+def test_a_bad_partition_mappings_rule_names_the_line(
+    tmp_path: Path, text: str, message: str, line: int
+) -> None:
+    path, raw = _load(tmp_path, 'automation:\n  - select: "shop/weekly"\n' + text)
+    with pytest.raises(ConfigError) as info:
+        parse_automation(raw, path=path)
+    assert message in info.value.what and f"lockgate.yaml:{line}:" in str(info.value.where)
+    assert "partition_mappings" in str(info.value.where)
+
+
+def test_a_bad_meta_partition_mapping_names_the_asset() -> None:
+    meta = {"partition_mappings": {"shop/daily": {"type": "time_window", "start_offset": "x"}}}
+    graph = AssetGraph.build([_spec("daily"), _spec("weekly", deps=("daily",), lockgate=meta)])
+    with pytest.raises(ConfigError) as info:
+        assemble(graph, parse_automation(None))
+    assert "start_offset must be a whole number" in info.value.what
+    assert "shop/weekly" in str(info.value.where) and "meta.lockgate.partition_mappings" in str(
+        info.value.where
+    )
