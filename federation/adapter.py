@@ -55,6 +55,9 @@ class RunRequest:
     partition: str | None = None
     reason: str = ""
     tags: Mapping[str, str] = field(default_factory=dict)
+    after: tuple[str, ...] = ()
+    """Idempotency keys of queued requests that must succeed before this one is launched (a
+    backfill's upstream groups of the same partition). The launcher reads it; adapters ignore it."""
 
 
 class RunState(StrEnum):

@@ -2,11 +2,13 @@
 
 A backfill is a set of run-queue rows tagged ``lockgate/backfill=<id>``: one request per owning
 adapter, run group and partition (one dbt build of all the selected dbt nodes for a partition, one
-Airflow run per DAG and partition). The queue gives it what it needs: rows are independent, so a
-failed partition blocks no other; the launcher bounds concurrency per adapter (system) and per tag;
-idempotency keys make a relaunch after a crash find the run it already started. Cancelling marks
-the rows not yet launched ``cancelled`` (runs already started in their system finish there);
-resuming queues them again.
+Airflow run per DAG and partition). Within a partition, a request waits for the requests of its
+upstream groups that were queued before it (``RunRequest.after``): the Airflow run that loads a
+day's table finishes before the dbt build of that day starts, and when it fails the build is not
+launched. Partitions are independent, so a failed partition blocks no other. The launcher bounds
+concurrency per adapter (system) and per tag; idempotency keys make a relaunch after a crash find
+the run it already started. Cancelling marks the rows not yet launched ``cancelled`` (runs already
+started in their system finish there); resuming queues them again.
 """
 
 from __future__ import annotations
@@ -98,18 +100,39 @@ def plan_backfill(
         )
     out: list[Queued] = []
     ordered = sorted(buckets.items(), key=lambda kv: (kv[0][0], min(rank[k] for k in kv[1]), kv[0][1:]))
+    upstream = _upstream_groups(graph, buckets)
+    made: dict[tuple[str, str, str], str] = {}  # (partition, adapter, group) -> idempotency key
     for (part, adapter, group), assets in ordered:
         assets.sort(key=lambda k: rank[k])
         digest = hashlib.sha256("\x1f".join([backfill, adapter, group, part]).encode()).hexdigest()[:16]
+        made[(part, adapter, group)] = idempotency = f"lockgate-{backfill}-{digest}"
         request = RunRequest(
             assets=tuple(assets),
-            idempotency_key=f"lockgate-{backfill}-{digest}",
+            idempotency_key=idempotency,
             partition=part,
             reason=f"backfill {backfill} of {lo}..{hi}",
             tags={TAG: backfill, "lockgate/source": "backfill", "lockgate/run_group": group},
+            # the same partition's upstream groups queued before this one: wait for them
+            after=tuple(made[(part, *up)] for up in upstream[(adapter, group)] if (part, *up) in made),
         )
         out.append((request, adapter, 0))
     return out
+
+
+def _upstream_groups(
+    graph: AssetGraph, buckets: Mapping[tuple[str, str, str], list[AssetKey]]
+) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(adapter, group) -> the other groups of the backfill with an asset upstream of one of its
+    assets (at any depth), in a stable order. One graph walk per group, not per asset."""
+    members: dict[tuple[str, str], set[AssetKey]] = {}
+    for (_, adapter, group), assets in buckets.items():
+        members.setdefault((adapter, group), set()).update(assets)
+    group_of = {key: name for name, keys in members.items() for key in keys}
+    found: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for name, keys in members.items():
+        above = graph.upstream(keys, include_self=False)
+        found[name] = sorted({group_of[k] for k in above if k in group_of} - {name})
+    return found
 
 
 def runs_of(

@@ -7,7 +7,9 @@ adapter is called, and ``running`` with the run id after; a crash between the tw
 ``launching`` and the next step launches it again with the same idempotency key, which the
 adapter resolves to the run it already started. A failed launch or run is retried with
 exponential backoff up to ``max_attempts`` (a retry carries ``:attempt<n>`` in its key, because
-it must start a new run); a run that outlives ``timeout`` is marked failed.
+it must start a new run); a run that outlives ``timeout`` is marked failed. A request with
+``after`` keys waits in the queue until those requests succeeded, and fails (is cancelled)
+without being launched when one of them failed (was cancelled).
 """
 
 from __future__ import annotations
@@ -82,10 +84,15 @@ class Launcher:
                 running.append(run)
         by_adapter = Counter(r.adapter for r in running)
         by_tag = Counter(slot for r in running for slot in _tag_slots(r.request))
-        for run in store.run_queue([RunQueueState.QUEUED]):
+        queued = store.run_queue([RunQueueState.QUEUED])
+        upstream = {key for run in queued for key in run.request.after}
+        states = store.run_states(upstream) if upstream else {}
+        for run in queued:
             if run.not_before is not None and run.not_before > now:
                 continue
             if self._only is not None and not self._only(run):
+                continue
+            if run.request.after and self._waits(store, run, states, now):
                 continue
             limit = self.policy.per_adapter.get(run.adapter, self.policy.default_per_adapter)
             slots = _tag_slots(run.request)
@@ -99,6 +106,22 @@ class Launcher:
                 by_adapter[run.adapter] += 1
                 by_tag.update(slots)
         return launched
+
+    @staticmethod
+    def _waits(store: Store, run: QueuedRun, states: Mapping[str, RunQueueState], now: datetime) -> bool:
+        """True while a request it comes ``after`` has not succeeded; when one failed or was
+        cancelled, this one ends the same way without being launched (and True)."""
+        for key in run.request.after:
+            state = states.get(key)  # not in the queue (any more): nothing to wait for
+            if state in (RunQueueState.FAILED, RunQueueState.CANCELLED):
+                store.update_queued_run(
+                    run.id,
+                    now=now,
+                    state=state,
+                    message=f"not launched: the upstream run {key} {state.value}",
+                )
+                return True
+        return any(states.get(key) not in (None, RunQueueState.SUCCEEDED) for key in run.request.after)
 
     def _request(self, run: QueuedRun, attempt: int) -> RunRequest:
         if attempt <= 1:

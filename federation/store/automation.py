@@ -97,6 +97,7 @@ def request_doc(request: RunRequest) -> dict[str, Any]:
         "partition": request.partition,
         "reason": request.reason,
         "tags": dict(request.tags),
+        "after": list(request.after),
     }
 
 
@@ -107,6 +108,7 @@ def request_from_doc(doc: Mapping[str, Any]) -> RunRequest:
         partition=doc["partition"],
         reason=doc["reason"],
         tags=dict(doc["tags"]),
+        after=tuple(doc.get("after") or ()),  # rows queued before it was added have none
     )
 
 
@@ -236,6 +238,14 @@ def read_queue(session: Session, states: Iterable[RunQueueState]) -> list[Queued
         .order_by(RunQueueRow.priority.desc(), RunQueueRow.id)
     )
     return [to_queued(row) for row in session.execute(query).scalars()]
+
+
+def read_states(session: Session, keys: Sequence[str]) -> dict[str, RunQueueState]:
+    """The state of each queued request among ``keys`` (by idempotency key; unknown keys absent)."""
+    query = select(RunQueueRow.idempotency_key, RunQueueRow.state).where(
+        RunQueueRow.idempotency_key.in_(keys)
+    )
+    return {key: RunQueueState(state) for key, state in session.execute(query)}
 
 
 def update_run(session: Session, run_id: int, now: datetime, changes: Mapping[str, Any]) -> None:

@@ -519,6 +519,18 @@ class Store:
         wanted = list(states)
         return self._reading("reading the run queue", lambda s: store_automation.read_queue(s, wanted))
 
+    def run_states(self, keys: Iterable[str]) -> dict[str, RunQueueState]:
+        """The state of the queued requests with these idempotency keys (unknown keys absent)."""
+        wanted = sorted(set(keys))
+
+        def work(session: Session) -> dict[str, RunQueueState]:
+            found: dict[str, RunQueueState] = {}
+            for part in writes.chunks(wanted):
+                found.update(store_automation.read_states(session, part))
+            return found
+
+        return self._reading("reading run states", work)
+
     def enqueue_runs(self, queued: Sequence[tuple[RunRequest, str, int]], *, now: datetime) -> int:
         """Queue (request, adapter name, priority) outside a tick (backfills); an idempotency key
         already queued is skipped. Returns how many were new."""

@@ -232,3 +232,58 @@ def test_other_runs_in_the_queue_count_against_the_limit_but_are_not_driven(stor
     only.step(store, NOW)
     assert bf.progress(store, "bf-test").counts == {"running": 1, "queued": 4}
     assert [r.state for r in store.run_queue() if not r.request.tags.get(bf.TAG)] == [RunQueueState.RUNNING]
+
+
+def _grouped(key: AssetKey, *deps: AssetKey, group: str) -> AssetSpec:
+    origin = Origin(system="lake", adapter="lake", external_id=str(key))
+    return AssetSpec(key=key, origin=origin, deps=deps, metadata={"lockgate/run_group": group})
+
+
+TWO_GROUPS = AssetGraph.build(
+    [_spec(SOURCE, external=True), _grouped(RAW, SOURCE, group="load"), _grouped(CLEAN, RAW, group="build")]
+)
+
+
+def test_a_partition_waits_for_its_upstream_group_and_skips_after_a_failure(store: Store) -> None:
+    plan = bf.plan_backfill(
+        TWO_GROUPS, PARTS, (CLEAN, RAW), "2026-01-03", "2026-01-05", backfill="bf-test", now=NOW
+    )
+    assert [(r.partition, r.assets) for r, _, _ in plan] == [
+        (day, (key,)) for day in ("2026-01-03", "2026-01-04", "2026-01-05") for key in (RAW, CLEAN)
+    ]
+    loads, builds = plan[0::2], plan[1::2]
+    assert all(r.after == () for r, _, _ in loads)
+    assert [r.after for r, _, _ in builds] == [(r.idempotency_key,) for r, _, _ in loads]  # same day only
+    store.enqueue_runs(plan, now=NOW)
+    adapter = LakeAdapter(fail=["2026-01-04"], hold=1)
+    launcher = Launcher({"lake": adapter}, LaunchPolicy(max_attempts=1))
+    launcher.step(store, NOW)
+    assert [assets for _, assets in adapter.launched] == [(RAW,)] * 3  # every build waits
+    state = _drive(store, adapter)
+    assert state.counts == {"succeeded": 4, "failed": 2}
+    assert ("2026-01-04", (CLEAN,)) not in adapter.launched  # its load failed: never launched
+    assert sorted(adapter.launched) == sorted(
+        [(d, (RAW,)) for d in ("2026-01-03", "2026-01-04", "2026-01-05")]
+        + [(d, (CLEAN,)) for d in ("2026-01-03", "2026-01-05")]
+    )
+    skipped = next(
+        r for r in store.run_queue() if r.request.partition == "2026-01-04" and r.request.assets == (CLEAN,)
+    )
+    assert skipped.state is RunQueueState.FAILED
+    assert skipped.message == f"not launched: the upstream run {loads[1][0].idempotency_key} failed"
+
+
+def test_a_request_after_a_cancelled_one_is_cancelled_too(store: Store) -> None:
+    plan = bf.plan_backfill(
+        TWO_GROUPS, PARTS, (CLEAN, RAW), "2026-01-03", "2026-01-03", backfill="bf-test", now=NOW
+    )
+    store.enqueue_runs(plan, now=NOW)
+    load = next(r for r in store.run_queue() if r.request.assets == (RAW,))
+    store.update_queued_run(load.id, now=NOW, state=RunQueueState.CANCELLED)
+    adapter = LakeAdapter()
+    Launcher({"lake": adapter}, LaunchPolicy(max_attempts=1)).step(store, NOW)
+    assert adapter.launched == []
+    assert [(r.state, r.message.split(":")[0]) for r in store.run_queue()] == [
+        (RunQueueState.CANCELLED, ""),
+        (RunQueueState.CANCELLED, "not launched"),
+    ]

@@ -1,5 +1,5 @@
-"""Conditions attached through the API (revision 0004) and the run queue in Store.generation(),
-on both backends."""
+"""Conditions attached through the API (revision 0004), the run queue in Store.generation() and
+its requests, on both backends."""
 
 from __future__ import annotations
 
@@ -48,5 +48,26 @@ def test_generation_changes_with_the_run_queue_even_with_an_older_clock(store_ur
         assert store.generation() == cancelled
         store.update_queued_run(run.id, now=T0 + timedelta(days=1), message="note")
         assert store.generation() != cancelled
+    finally:
+        store.close()
+
+
+def test_a_queued_request_keeps_what_it_waits_for_and_states_read_by_key(store_url: str) -> None:
+    store = Store.open(store_url)
+    try:
+        first = RunRequest(assets=(A,), idempotency_key="load", partition="2025-01-01")
+        second = RunRequest(assets=(B,), idempotency_key="build", partition="2025-01-01", after=("load",))
+        assert store.enqueue_runs([(first, "shop", 0), (second, "shop", 0)], now=T0) == 2
+        assert {run.request.idempotency_key: run.request for run in store.run_queue()} == {
+            "load": first,
+            "build": second,
+        }
+        (load,) = (run for run in store.run_queue() if run.request.idempotency_key == "load")
+        store.update_queued_run(load.id, now=T0, state=RunQueueState.SUCCEEDED)
+        assert store.run_states(["load", "build", "gone"]) == {
+            "load": RunQueueState.SUCCEEDED,
+            "build": RunQueueState.QUEUED,
+        }
+        assert store.run_states([]) == {}
     finally:
         store.close()
