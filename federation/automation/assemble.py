@@ -21,7 +21,7 @@ the default (:func:`~lockgate.federation.partitions.mappings.resolve_mapping`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from lockgate.federation.automation.conditions import Condition
@@ -116,7 +116,7 @@ def _declare(
     out: Assembled,
     graph: AssetGraph,
     down: AssetKey,
-    declared: list[tuple[AssetKey, PartitionMapping]] | tuple[tuple[AssetKey, PartitionMapping], ...],
+    declared: Sequence[tuple[AssetKey, PartitionMapping]],
     where: str,
     warnings: list[str],
 ) -> None:
@@ -125,7 +125,9 @@ def _declare(
         if up in parents:
             out.mappings[(up, down)] = mapping
         else:
-            warnings.append(f"{where}: {up} is not upstream of {down}; its partition mapping is ignored")
+            warnings.append(
+                f"{where}: {up} is not a direct upstream of {down}; its partition mapping is ignored"
+            )
 
 
 def dag_partitions(spec: AssetSpec, first: FirstPartition | None = None) -> PartitionsDefinition | None:
