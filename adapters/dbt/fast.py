@@ -23,8 +23,8 @@ from lockgate.adapters.dbt.manifest import (
     Translation,
     _section,
     assign_keys,
+    deps_resolver,
     missing_field,
-    resolver,
 )
 from lockgate.adapters.dbt.translator import AUTOMATION_KEYS as _AUTOMATION_KEYS
 from lockgate.adapters.dbt.translator import DatasetFactory, DbtTranslator, _strings
@@ -113,24 +113,13 @@ def translate_structs(
         return AssetKey((node.package_name, node.name if version is None else f"{node.name}_v{version}"))
 
     keys = assign_keys(candidates, translator, warnings, key_of)
-    resolve = resolver(keys, ephemeral)
+    deps_of = deps_resolver(keys, ephemeral)
     build = _AssetBuilder(translator, adapter)
     assets: list[AssetSpec] = []
     selectors: dict[AssetKey, str] = {}
     for uid, node in candidates:
         key = keys[uid]
-        parents = _parents(node)
-        if len(parents) == 1:
-            deps = resolve(parents[0])
-        elif not parents:
-            deps = ()
-        else:
-            direct = [keys.get(parent) for parent in parents]
-            if None in direct:  # an ephemeral, disabled or unknown parent
-                deps = tuple(dict.fromkeys(k for parent in parents for k in resolve(parent)))
-            else:
-                deps = tuple(dict.fromkeys(direct))  # type: ignore[arg-type]
-        assets.append(build(node, key, deps))
+        assets.append(build(node, key, deps_of(_parents(node))))
         if ASSET_TYPES[node.resource_type] == 0:
             fqn = node.fqn
             selectors[key] = "fqn:" + ".".join(fqn) if fqn else str(node.name)

@@ -12,7 +12,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,17 +131,13 @@ def translate_manifest(
         candidates.append((uid, node))
 
     keys = assign_keys(candidates, translator, warnings)
-    resolve = resolver(keys, ephemeral)
+    deps_of = deps_resolver(keys, ephemeral)
 
     assets: list[AssetSpec] = []
     selectors: dict[AssetKey, str] = {}
     for uid, node in candidates:
         key = keys[uid]
-        parents = parents_of(node)
-        if len(parents) == 1:
-            deps = resolve(parents[0])
-        else:
-            deps = tuple(dict.fromkeys(k for parent in parents for k in resolve(parent)))
+        deps = deps_of(parents_of(node))
         rtype = node["resource_type"]
         assets.append(
             AssetSpec(
@@ -177,11 +173,12 @@ def translate_manifest(
     return Translation.of(assets, checks, warnings, keys, selectors)
 
 
-def resolver(
+def deps_resolver(
     keys: Mapping[str, AssetKey], ephemeral: Mapping[str, list[str]]
-) -> Callable[[str], tuple[AssetKey, ...]]:
-    """unique_id -> the asset keys it stands for: its own, or an ephemeral model's (collapsed)
-    dependencies; nothing for a disabled, unknown or non-asset node."""
+) -> Callable[[Sequence[str]], tuple[AssetKey, ...]]:
+    """A node's ``depends_on.nodes`` -> its deps: each parent's own key or, for an ephemeral
+    model, its (collapsed) dependencies; nothing for a disabled, unknown or non-asset node.
+    Deduplicated, in order."""
     collapsed: dict[str, tuple[AssetKey, ...]] = {}
 
     def resolve(uid: str) -> tuple[AssetKey, ...]:
@@ -197,7 +194,15 @@ def resolver(
             collapsed[uid] = found
         return found
 
-    return resolve
+    def deps(parents: Sequence[str]) -> tuple[AssetKey, ...]:
+        if len(parents) == 1:
+            return resolve(parents[0])
+        direct = [keys.get(parent) for parent in parents]
+        if None in direct:  # an ephemeral, disabled or unknown parent
+            return tuple(dict.fromkeys(k for parent in parents for k in resolve(parent)))
+        return tuple(dict.fromkeys(direct))  # type: ignore[arg-type]  # no None left
+
+    return deps
 
 
 def assign_keys(

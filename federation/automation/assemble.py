@@ -30,7 +30,7 @@ from lockgate.federation.automation.parser import parse_condition
 from lockgate.federation.errors import ConditionError, ConfigError, LockgateError, UnknownAssetError
 from lockgate.federation.graph import AssetGraph
 from lockgate.federation.keys import AssetKey
-from lockgate.federation.partitions.config import parse_mapping, parse_partitions, schedule_partitions
+from lockgate.federation.partitions.config import parse_mappings, parse_partitions, schedule_partitions
 from lockgate.federation.partitions.definitions import PartitionsDefinition
 from lockgate.federation.partitions.mappings import PartitionMapping
 from lockgate.federation.specs import AssetSpec
@@ -88,28 +88,12 @@ def meta_partitions(spec: AssetSpec) -> PartitionsDefinition | None:
     return parse_partitions(doc, where=where)
 
 
-def meta_mappings(spec: AssetSpec) -> list[tuple[AssetKey, PartitionMapping]]:
+def meta_mappings(spec: AssetSpec) -> tuple[tuple[AssetKey, PartitionMapping], ...]:
     """(upstream, mapping) of ``meta.lockgate.partition_mappings``, if any."""
     doc = _lockgate_meta(spec).get("partition_mappings")
     if doc is None:
-        return []
-    where = f"{_where(spec)}: meta.lockgate.partition_mappings"
-    if not isinstance(doc, Mapping) or not doc:
-        raise ConfigError(
-            f"meta.lockgate.partition_mappings must map upstream asset keys to mappings, got {doc!r}",
-            where=where,
-            fix="write e.g. partition_mappings: {shop/orders: {type: time_window, start_offset: -1}}",
-        )
-    found: list[tuple[AssetKey, PartitionMapping]] = []
-    for up, mapping in doc.items():
-        try:
-            key = AssetKey.parse(str(up))
-        except ConfigError as err:
-            raise ConfigError(
-                err.what, where=f"{where}.{up}", fix="name the upstream asset by its key"
-            ) from None
-        found.append((key, parse_mapping(mapping, where=f"{where}.{up}")))
-    return found
+        return ()
+    return parse_mappings(doc, where=f"{_where(spec)}: meta.lockgate.partition_mappings")
 
 
 def _declare(

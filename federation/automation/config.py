@@ -31,7 +31,7 @@ from lockgate.federation.automation.launcher import LaunchPolicy
 from lockgate.federation.automation.parser import parse_condition
 from lockgate.federation.errors import ConditionError, ConfigError
 from lockgate.federation.keys import AssetKey
-from lockgate.federation.partitions.config import parse_mapping, parse_partitions
+from lockgate.federation.partitions.config import parse_mappings, parse_partitions
 from lockgate.federation.partitions.definitions import PartitionsDefinition
 from lockgate.federation.partitions.mappings import PartitionMapping
 
@@ -214,23 +214,9 @@ def _mappings(
     if raw is None:
         return ()
     shown = f"{label}.partition_mappings"
-    if not isinstance(raw, Mapping) or not raw:
-        raise ConfigError(
-            f"{shown} must map upstream asset keys to mappings, got {raw!r}",
-            where=where.at(keys, shown),
-            fix="write e.g. partition_mappings: {shop/orders: {type: time_window, start_offset: -1}}",
-        )
-    found: list[tuple[AssetKey, PartitionMapping]] = []
-    for up, doc in raw.items():
-        at = where.at([*keys, up], f"{shown}.{up}")
-        try:
-            key = AssetKey.parse(str(up))
-        except ConfigError as err:
-            raise ConfigError(
-                err.what, where=at, fix="name the upstream asset by its key, e.g. shop/orders"
-            ) from None
-        found.append((key, parse_mapping(doc, where=at)))
-    return tuple(found)
+    return parse_mappings(
+        raw, where=where.at(keys, shown), where_of=lambda up: where.at([*keys, up], f"{shown}.{up}")
+    )
 
 
 def _number(settings: Mapping[str, Any], key: str, default: float, where: _Locator, *, low: float) -> float:

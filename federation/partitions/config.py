@@ -20,11 +20,12 @@ Every error names ``where`` and the offending key.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
 from lockgate.federation.errors import ConfigError
+from lockgate.federation.keys import AssetKey
 from lockgate.federation.partitions.definitions import (
     DAILY_FORMAT,
     HOURLY_FORMAT,
@@ -277,3 +278,28 @@ def parse_mapping(doc: Any, *, where: str) -> PartitionMapping:
             fix="write e.g. map: {eu-west: eu, eu-north: eu, us-east: [us, americas]}",
         )
     return StaticMapping.of(pairs)
+
+
+def parse_mappings(
+    doc: Any, *, where: str, where_of: Callable[[str], str] | None = None
+) -> tuple[tuple[AssetKey, PartitionMapping], ...]:
+    """``{upstream asset key: mapping}`` (a rule's ``partition_mappings``, dbt
+    ``meta.lockgate.partition_mappings``) as (upstream, mapping) pairs. ``where_of(key)`` names
+    one entry (default: ``where.key``)."""
+    if not isinstance(doc, Mapping) or not doc:
+        raise ConfigError(
+            f"partition_mappings must map upstream asset keys to mappings, got {doc!r}",
+            where=where,
+            fix="write e.g. partition_mappings: {shop/orders: {type: time_window, start_offset: -1}}",
+        )
+    found: list[tuple[AssetKey, PartitionMapping]] = []
+    for up, mapping in doc.items():
+        at = where_of(str(up)) if where_of is not None else f"{where}.{up}"
+        try:
+            key = AssetKey.parse(str(up))
+        except ConfigError as err:
+            raise ConfigError(
+                err.what, where=at, fix="name the upstream asset by its key, e.g. shop/orders"
+            ) from None
+        found.append((key, parse_mapping(mapping, where=at)))
+    return tuple(found)

@@ -1,11 +1,9 @@
 """``lockgate backfill`` end to end through the CLI, with an in-test adapter registered as
-workspace ``type: fake`` (tests/e2e_automation/fake_adapter.py, loaded by path)."""
+workspace ``type: fake`` (tests/e2e_automation/fake_adapter.py)."""
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -13,8 +11,9 @@ from typing import Any
 
 import pytest
 
+from tests.e2e_automation.fake_adapter import load_fake
+
 Run = Callable[..., Any]
-FAKE = Path(__file__).resolve().parents[1] / "e2e_automation" / "fake_adapter.py"
 
 WORKSPACE = """\
 adapters:
@@ -33,19 +32,9 @@ automation:
 """
 
 
-def _fake_module() -> ModuleType:
-    name = "lockgate_tests_fake_adapter"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, FAKE)
-        assert spec is not None and spec.loader is not None
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
 @pytest.fixture
 def fake(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
-    module = _fake_module()
+    module = load_fake()
     module.register(monkeypatch)
     return module
 

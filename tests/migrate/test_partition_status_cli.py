@@ -4,9 +4,7 @@ extended here to observe materializations at sync."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,9 +18,9 @@ from lockgate.federation.events import Materialization
 from lockgate.federation.keys import AssetKey
 from lockgate.federation.store import Store
 from lockgate.federation.workspace import load_workspace
+from tests.e2e_automation.fake_adapter import load_fake
 
 Run = Callable[..., Any]
-FAKE = Path(__file__).resolve().parents[1] / "e2e_automation" / "fake_adapter.py"
 RAW, CLEAN = AssetKey.of("raw"), AssetKey.of("clean")
 
 WORKSPACE = """\
@@ -47,23 +45,13 @@ automation:
 GOOD = '{type: daily, start: "2020-01-01", end: "2020-01-11"}'
 
 
-def _fake_module() -> ModuleType:
-    name = "lockgate_tests_fake_adapter"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, FAKE)
-        assert spec is not None and spec.loader is not None
-        sys.modules[name] = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(sys.modules[name])
-    return sys.modules[name]
-
-
 @pytest.fixture
 def observing(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     """``type: fake`` whose first observe reports the workspace's ``observed:`` materializations."""
     import lockgate.federation.workspace as workspace
     from lockgate.federation.registry import get_plugin as real
 
-    fake = _fake_module()
+    fake = load_fake()
 
     class Observing(fake.FakeAdapter):  # type: ignore[name-defined,misc]
         observed: tuple[tuple[str, str], ...] = ()

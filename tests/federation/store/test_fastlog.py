@@ -9,20 +9,18 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import psycopg
 import pytest
 
 from lockgate.federation.errors import StoreError
-from lockgate.federation.events import CheckEvaluated, Event, Materialization, RunStarted
+from lockgate.federation.events import CheckEvaluated, Event, RunStarted
 from lockgate.federation.keys import AssetKey
 from lockgate.federation.specs import CheckStatus
 from lockgate.federation.status import AssetStatus
 from lockgate.federation.store import Store, fastlog
-
-T0 = datetime(2025, 5, 1, tzinfo=UTC)
+from tests.federation.store.test_record_events import T0, log, materialized, started
 
 
 @pytest.fixture
@@ -35,29 +33,6 @@ def pg_url(postgres: Any) -> str:
 def store(pg_url: str) -> Iterator[Store]:
     with Store.open(pg_url) as opened:
         yield opened
-
-
-def started(run: str, name: str, minutes: int = 0) -> RunStarted:
-    when = T0 + timedelta(minutes=minutes)
-    key = AssetKey.of("ol", name)
-    return RunStarted(event_id=f"{run}:start:{name}", adapter="ol", timestamp=when, run_id=run, asset_key=key)
-
-
-def materialized(run: str, name: str, minutes: int = 1) -> Materialization:
-    when = T0 + timedelta(minutes=minutes)
-    key = AssetKey.of("ol", name)
-    return Materialization(
-        event_id=f"{run}:mat:{name}", adapter="ol", timestamp=when, run_id=run, asset_key=key
-    )
-
-
-def log(store: Store) -> list[tuple[int, Event]]:
-    found: list[tuple[int, Event]] = []
-    after = None
-    while page := store.events(after_id=after, limit=1000):
-        found.extend(page)
-        after = page[-1][0]
-    return found
 
 
 def pooled(store: Store) -> Any:
